@@ -1,0 +1,26 @@
+# Two commands matter: `make run` (set up, then start the bot or an interactive session) and `make test`.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+
+.PHONY: setup run test lint eval bench
+
+setup: .venv/.synced
+
+# uv itself comes from PyPI when missing; llama-cpp-python is built once and then cached by uv.
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+run: setup
+	.venv/bin/articlebot start
+
+test: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/pytest -q
+
+eval: setup
+	.venv/bin/articlebot eval
+
+bench: setup
+	.venv/bin/articlebot bench

@@ -1,0 +1,241 @@
+"""articlebot's command line: ingest, ask, eval, info, bench, run (Telegram) and start (whichever fits)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.errors import ArticlebotError, ConfigError
+from bot.records import Answer
+from bot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def render_answer(answer: Answer) -> str:
+    """The answer with its [n] markers, then each cited passage quoted with its place in the article."""
+    lines = [answer.answer]
+    if answer.citations:
+        lines.append("")
+    for citation in answer.citations:
+        place = f"§{citation.paragraph + 1}, sentence {citation.sentence + 1}"
+        lines.append(f"[{citation.n}] {place}: « {citation.quote} »")
+    return "\n".join(lines)
+
+
+def _engine(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
+    from bot.engine import Engine
+
+    return Engine.from_settings(settings)
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.articles import read_article
+    from store.chroma_store import ArticleStore, open_client
+    from store.embeddings import load_embedder
+
+    store = ArticleStore(
+        open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
+        load_embedder(settings.embedder),
+        settings.chroma_collection,
+    )
+    report = store.ingest(read_article(settings.article_path))
+    print(f"{report.status}: {report.chunks} passages, article sha256 {report.checksum[:12]}")
+    return 0
+
+
+def _ask_stream(engine, lines: TextIO, out: TextIO) -> None:  # noqa: ANN001
+    for line in lines:
+        question = line.rstrip("\n")
+        try:
+            payload = engine.answer(question).to_json()
+        except ArticlebotError as error:
+            payload = {"question": question, "error": str(error)}
+        out.write(json.dumps(payload, ensure_ascii=False) + "\n")
+        out.flush()
+
+
+def _interactive(engine, out: TextIO) -> None:  # noqa: ANN001
+    print("Ask about the article (empty line or Ctrl-D to quit).", file=out)
+    while True:
+        try:
+            question = input("? ")
+        except EOFError:
+            break
+        if not question.strip():
+            break
+        try:
+            print(render_answer(engine.answer(question)) + "\n", file=out)
+        except ArticlebotError as error:
+            print(f"! {error}\n", file=out)
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    engine = _engine(settings)
+    if args.question == ["-"]:
+        if args.json:
+            _ask_stream(engine, sys.stdin, sys.stdout)
+        else:
+            for line in sys.stdin:
+                print(render_answer(engine.answer(line.strip())) + "\n")
+        return 0
+    if not args.question:
+        _interactive(engine, sys.stdout)
+        return 0
+    answer = engine.answer(" ".join(args.question))
+    print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.evaluation import format_table, load_eval_set, run_eval
+    from bot.paths import EVAL_SET
+
+    engine = _engine(settings)
+    items = load_eval_set(args.set or EVAL_SET)
+
+    def progress(result) -> None:  # noqa: ANN001
+        if args.verbose or not result.correct:
+            mark = "ok " if result.correct else "BAD"
+            print(
+                f"{mark} {result.item.id:24} {result.answer.method:10} {result.answer.answer[:100]}",
+                file=sys.stderr,
+            )
+
+    report = run_eval(items, engine.answer, engine.article_text, progress)
+    if args.json:
+        print(json.dumps(report.metrics(), indent=2))
+    else:
+        print(format_table(report, engine.model_name))
+    return 0
+
+
+def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.llm import bundled_model_path
+    from store.chroma_store import ArticleStore, open_client
+    from store.embeddings import load_embedder
+
+    if settings.model_path:
+        model = str(settings.model_path)
+    elif settings.model_repo:
+        model = f"{settings.model_repo}/{settings.model_file}"
+    else:
+        model = str(bundled_model_path(settings))
+    store = ArticleStore(
+        open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
+        load_embedder(settings.embedder),
+        settings.chroma_collection,
+    )
+    chroma = (
+        f"http://{settings.chroma_host}:{settings.chroma_port}"
+        if settings.chroma_host
+        else str(settings.chroma_path)
+    )
+    info = {
+        "article_path": str(settings.article_path),
+        "model_path": model,
+        "embedder": settings.embedder,
+        "chroma": chroma,
+        "collection": settings.chroma_collection,
+        "chunks": store.count(),
+        "retrieval_mode": settings.retrieval_mode,
+        "telegram_token_set": settings.telegram_bot_token is not None,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+    else:
+        print("\n".join(f"{key}: {value}" for key, value in info.items()))
+    return 0
+
+
+def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.bench import format_bench, run_bench
+
+    result = run_bench(settings, repeats=args.repeats)
+    print(json.dumps(result) if args.json else format_bench(result))
+    return 0
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.telegram_bot_token is None:
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"
+        )
+    from bot.telegram_app import run
+
+    run(settings, _engine(settings))
+    return 0
+
+
+def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
+    """The README's main command: the Telegram bot when a token is set, else an interactive ask session."""
+    if settings.telegram_bot_token is not None:
+        return cmd_run(settings, args)
+    print("TELEGRAM_BOT_TOKEN is not set: starting an interactive session instead.", file=sys.stderr)
+    args.question, args.json = [], False
+    return cmd_ask(settings, args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="articlebot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("ingest", help="(re)build the Chroma store from the article; idempotent").set_defaults(
+        func=cmd_ingest
+    )
+    ask = sub.add_parser("ask", help="answer a question (no question: interactive; '-': one per stdin line)")
+    ask.add_argument("question", nargs="*")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    ask.set_defaults(func=cmd_ask)
+    evaluate = sub.add_parser("eval", help="run the eval set and print the metrics table")
+    evaluate.add_argument("--set", type=_path, help="another eval set (JSONL)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("-v", "--verbose", action="store_true", help="show every answer on stderr")
+    evaluate.set_defaults(func=cmd_eval)
+    info = sub.add_parser("info", help="the settings in force")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_info)
+    bench = sub.add_parser("bench", help="measure speed on the eval questions")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--repeats", type=int, default=3)
+    bench.set_defaults(func=cmd_bench)
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)").set_defaults(func=cmd_run)
+    sub.add_parser(
+        "start", help="the Telegram bot if a token is set, else an interactive session"
+    ).set_defaults(func=cmd_start)
+    return parser
+
+
+def _path(value: str):  # noqa: ANN202
+    from pathlib import Path
+
+    return Path(value)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except Exception as error:  # pydantic's validation error lists the offending settings
+        print(f"articlebot: error: invalid settings: {error}".splitlines()[0], file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # httpx logs every request URL at INFO, and Bot API URLs contain the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    try:
+        return args.func(settings, args)
+    except ArticlebotError as error:
+        print(f"articlebot: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

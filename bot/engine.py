@@ -1,0 +1,273 @@
+"""The answer engine: question in, short cited answer out, grounded in the article.
+
+It knows nothing of Telegram, so the CLI, the eval and the bench drive it the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+from bot.errors import QuestionError
+from bot.grounding import answer_candidates, number_values, ungrounded_facts
+from bot.llm import LlamaModel, Message, TextModel
+from bot.paths import PROMPTS_DIR
+from bot.prompts import phrase, render_file
+from bot.question import LanguageGuesser, Question, analyse
+from bot.records import Answer, Citation, Passage, Timings
+from bot.retrieval import Retriever
+from bot.settings import Settings
+from bot.text import content_words, stem, words
+from store.chroma_store import ArticleStore, open_client
+from store.chunking import split_paragraphs
+from store.embeddings import load_embedder
+
+logger = logging.getLogger(__name__)
+
+# A second passage is cited with the first when its score is this close (hybrid score units).
+SECOND_PASSAGE_MARGIN = 0.01
+MAX_ANSWER_CHARS = 300
+# Share of an answer's own content words that must stand in the cited passages.
+GROUNDED_SHARE = 0.75
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A previous question and answer in the same conversation, for follow-up questions."""
+
+    question: str
+    answer: str
+
+
+@cache
+def _examples() -> list[dict[str, str]]:
+    return tomllib.loads((PROMPTS_DIR / "answer_examples.toml").read_text(encoding="utf-8"))["example"]
+
+
+class Engine:
+    def __init__(
+        self,
+        article_text: str,
+        retriever: Retriever,
+        model: TextModel,
+        guesser: LanguageGuesser,
+        *,
+        top_k: int = 4,
+        max_question_chars: int = 500,
+        max_answer_tokens: int = 48,
+        model_languages: tuple[str, ...] = ("fr", "en"),
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.article_text = article_text
+        self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
+        self._article_numbers = number_values(article_text)
+        self._article_stems = {stem(word) for word in words(article_text)}
+        self._retriever = retriever
+        self._model = model
+        self._guesser = guesser
+        self._top_k = top_k
+        self._max_question_chars = max_question_chars
+        self._max_answer_tokens = max_answer_tokens
+        self._model_languages = model_languages
+        self._clock = clock
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model: TextModel | None = None) -> Engine:
+        """Open (and if needed fill) the store, load the embedder and the model once."""
+        from bot.articles import read_article
+
+        article_text = read_article(settings.article_path)
+        embedder = load_embedder(settings.embedder)
+        store = ArticleStore(
+            open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
+            embedder,
+            settings.chroma_collection,
+        )
+        store.ingest(article_text)
+        if model is None:
+            llama = LlamaModel(settings)
+            llama.load()
+            model = llama
+        return cls(
+            article_text,
+            Retriever(store, embedder, settings.retrieval_mode),
+            model,
+            LanguageGuesser(),
+            top_k=settings.top_k,
+            max_question_chars=settings.max_question_chars,
+            max_answer_tokens=settings.max_answer_tokens,
+            model_languages=tuple(settings.model_languages),
+        )
+
+    # -- small lookups the front ends use -------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        return self._model.name
+
+    def passage(self, chunk_id: str) -> Passage | None:
+        return self._retriever.passage(chunk_id)
+
+    def retrieve(self, question: str, k: int = 5) -> list[Passage]:
+        return self._retriever.retrieve(question, k)
+
+    def detect_language(self, text: str) -> str:
+        return self._guesser.detect(text)
+
+    def check_question(self, text: str, language: str = "en") -> str:
+        question = " ".join(text.split())
+        if not question:
+            raise QuestionError(phrase("empty", language))
+        if len(question) > self._max_question_chars:
+            raise QuestionError(
+                phrase("too_long", language, length=len(question), limit=self._max_question_chars)
+            )
+        return question
+
+    # -- answering ------------------------------------------------------------------------------------
+
+    def answer(self, question: str, follow_up: Exchange | None = None) -> Answer:
+        final: Answer | None = None
+        for item in self.stream(question, follow_up):
+            if isinstance(item, Answer):
+                final = item
+        assert final is not None
+        return final
+
+    def stream(self, question: str, follow_up: Exchange | None = None) -> Iterator[str | Answer]:
+        """Yield the verified answer text so far (growing), then the final Answer."""
+        started = self._clock()
+        language = self._guesser.detect(question)
+        text = self.check_question(question, language)
+        asked = analyse(text, language)
+        timings = Timings()
+
+        def finish(answer: str, citations: list[Citation], refused: bool, method: str) -> Answer:
+            timings.total_ms = (self._clock() - started) * 1000
+            timings.first_token_ms = timings.first_token_ms or timings.total_ms
+            return Answer(text, answer, refused, language, citations, timings, method)
+
+        if asked.is_injection:
+            yield finish(phrase("injection", language), [], True, "refusal")
+            return
+        if asked.wants_summary:
+            yield self._summary(asked, finish)
+            return
+
+        query = f"{follow_up.question} {text}" if follow_up else text
+        passages = self._retriever.retrieve(query, self._top_k)
+        timings.retrieve_ms = (self._clock() - started) * 1000
+        cited = self._cited(passages)
+        reason = self._refusal_reason(asked, cited)
+        if reason:
+            logger.debug("refusing %r: %s", text, reason)
+            yield finish(phrase("refusal", language), [], True, "refusal")
+            return
+        citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(cited, 1)]
+        markers = "".join(f"[{c.n}]" for c in citations)
+
+        if language in self._model_languages:
+            draft = ""
+            for draft in self._generate(asked, cited):
+                timings.first_token_ms = timings.first_token_ms or (self._clock() - started) * 1000
+                yield f"{draft} {markers}"
+            if draft and self._verified(draft, asked, cited):
+                yield finish(f"{draft} {markers}", citations, False, "model")
+                return
+            logger.debug("model answer %r failed verification; quoting the passage instead", draft)
+        answer = phrase("extractive", language, marker="[1]", quote=cited[0].text)
+        yield finish(answer, citations[:1], False, "extractive")
+
+    def _cited(self, passages: list[Passage]) -> list[Passage]:
+        best = passages[:1]
+        if len(passages) > 1 and passages[0].score - passages[1].score < SECOND_PASSAGE_MARGIN:
+            best.append(passages[1])
+        return best
+
+    def _refusal_reason(self, asked: Question, cited: list[Passage]) -> str | None:
+        """Checks the code can make; the model is never asked whether it knows."""
+        if not cited:
+            return "nothing retrieved"
+        missing_numbers = [n for n in asked.numbers if n not in self._article_numbers]
+        if missing_numbers:
+            return f"the article has no {missing_numbers}"
+        # Only French and English questions share enough words with a French text for this to mean anything.
+        if (
+            asked.language in ("fr", "en")
+            and asked.content
+            and not any(stem(word) in self._article_stems for word in asked.content)
+        ):
+            return "no word of the question stands in the article"
+        if asked.answer_kind:
+            passage_text = " ".join(p.text for p in cited)
+            if not answer_candidates(asked.answer_kind, passage_text, asked.text):
+                return f"the passage holds no {asked.answer_kind}"
+        return None
+
+    def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:
+        lead = [p for p in (self._retriever.passage(f"p{i}s0") for i in range(2)) if p is not None]
+        citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(lead, 1)]
+        markers = "".join(f"[{c.n}]" for c in citations)
+        text = phrase("summary", asked.language, lead=" ".join(p.text for p in lead), markers=markers)
+        return finish(text, citations, False, "summary")
+
+    def _messages(self, asked: Question, cited: list[Passage]) -> list[Message]:
+        language_name = phrase("language_name", asked.language)
+        messages: list[Message] = [
+            {"role": "system", "content": render_file("answer_system.txt", language=language_name).strip()}
+        ]
+        for example in _examples():
+            user = render_file("answer_user.txt", passage=example["passage"], question=example["question"])
+            messages.append({"role": "user", "content": user.strip()})
+            messages.append({"role": "assistant", "content": example["answer"]})
+        passage = " ".join(p.text for p in cited)
+        messages.append(
+            {
+                "role": "user",
+                "content": render_file("answer_user.txt", passage=passage, question=asked.text).strip(),
+            }
+        )
+        return messages
+
+    def _generate(self, asked: Question, cited: list[Passage]) -> Iterator[str]:
+        """Stream the model's answer up to the last grounded word; stop at the first ungrounded fact."""
+        text = ""
+        try:
+            for piece in self._model.stream(self._messages(asked, cited), max_tokens=self._max_answer_tokens):
+                text += piece
+                if "\n" in text or len(text) > MAX_ANSWER_CHARS:
+                    break
+                complete = text.rsplit(" ", 1)[0] if " " in text else ""
+                visible = _MARKER.sub("", complete).strip()
+                if visible and ungrounded_facts(visible, [p.text for p in cited]):
+                    return
+                if visible:
+                    yield visible
+        except Exception:
+            logger.warning("the model failed; quoting the passage instead", exc_info=True)
+            return
+        final = _MARKER.sub("", text.split("\n")[0]).strip()[:MAX_ANSWER_CHARS]
+        if final:
+            yield final
+
+    def _verified(self, draft: str, asked: Question, cited: list[Passage]) -> bool:
+        passages = [p.text for p in cited]
+        if len(words(draft)) < 2 or ungrounded_facts(draft, passages):
+            return False
+        question_stems = {stem(word) for word in asked.content}
+        passage_stems = {stem(word) for text in passages for word in content_words(text)}
+        new_facts = {stem(word) for word in content_words(draft)} - question_stems
+        if not new_facts & passage_stems:
+            return False  # says nothing the passage says beyond the question's own words
+        if len(new_facts & passage_stems) < GROUNDED_SHARE * len(new_facts):
+            return False  # mostly words of its own: a small model's paraphrase drifts from the passage
+        if asked.answer_kind:
+            candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
+            return any(stem(word) in {stem(w) for w in words(draft)} for c in candidates for word in words(c))
+        return True

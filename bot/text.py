@@ -1,0 +1,44 @@
+"""Small text helpers shared by retrieval and grounding: accent folding, word lists, stopwords."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+
+from bm25s import stopwords as bm25_stopwords
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# Elided articles and pronouns: l'OTAN, d'aggraver, qu'il, s'agit.
+_ELISION = re.compile(r"\b[ldjmnstc]'|\bqu'|\bjusqu'|\blorsqu'|\bpuisqu'", re.IGNORECASE)
+STEM_LENGTH = 5
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, typographic apostrophes made plain: 'Crimée' -> 'crimee'."""
+    text = text.replace("’", "'").replace("œ", "oe").replace("Œ", "Oe")
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def words(text: str) -> list[str]:
+    """Folded words, with French elisions (l', d', qu') split off."""
+    return _WORD.findall(_ELISION.sub(" ", fold(text)))
+
+
+def stem(word: str) -> str:
+    """A crude, language-blind stem: the first letters survive typos, accents and inflection."""
+    return word[:STEM_LENGTH]
+
+
+@cache
+def stopwords() -> frozenset[str]:
+    """Stopwords of the languages users write in, folded."""
+    lists = [getattr(bm25_stopwords, name) for name in dir(bm25_stopwords) if name.startswith("STOPWORDS_")]
+    return frozenset(fold(word) for words_ in lists for word in words_)
+
+
+def content_words(text: str) -> list[str]:
+    """Words that carry meaning: no stopwords, no one-letter tokens."""
+    stop = stopwords()
+    return [word for word in words(text) if word not in stop and len(word) > 1]

@@ -1,0 +1,90 @@
+"""Shared fixtures: the real store (Chroma in a temporary directory), the real embedder and the real model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.llm import LlamaModel, Message
+from bot.question import LanguageGuesser
+from bot.retrieval import Retriever
+from bot.settings import Settings
+from store.chroma_store import ArticleStore, open_client
+from store.embeddings import E5Embedder
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    """Settings that ignore the developer's .env and keep every file under tmp."""
+    values = {"chroma_path": tmp / "chroma", "model_cache_dir": tmp / "models", **overrides}
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("articlebot"))
+
+
+@pytest.fixture(scope="session")
+def embedder() -> E5Embedder:
+    return E5Embedder()
+
+
+@pytest.fixture(scope="session")
+def store(settings: Settings, embedder: E5Embedder) -> ArticleStore:
+    article_store = ArticleStore(open_client(settings.chroma_path), embedder, settings.chroma_collection)
+    article_store.ingest(settings.article_path.read_text(encoding="utf-8"))
+    return article_store
+
+
+@pytest.fixture(scope="session")
+def retriever(store: ArticleStore, embedder: E5Embedder) -> Retriever:
+    return Retriever(store, embedder)
+
+
+@pytest.fixture(scope="session")
+def guesser() -> LanguageGuesser:
+    return LanguageGuesser()
+
+
+@pytest.fixture(scope="session")
+def real_model(settings: Settings) -> LlamaModel:
+    model = LlamaModel(settings)
+    model.load()
+    return model
+
+
+@pytest.fixture(scope="session")
+def engine(
+    settings: Settings, retriever: Retriever, real_model: LlamaModel, guesser: LanguageGuesser
+) -> Engine:
+    """The engine as users get it: real Chroma, real e5, the bundled GGUF at temperature 0."""
+    return Engine(settings.article_path.read_text(encoding="utf-8"), retriever, real_model, guesser)
+
+
+class ScriptedModel:
+    """Behind the model seam only: feeds the engine output the real model will not give on demand."""
+
+    name = "scripted"
+
+    def __init__(self, reply: str | Exception) -> None:
+        self.reply = reply
+        self.calls: list[list[Message]] = []
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        self.calls.append(messages)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        for word in self.reply.split(" "):
+            yield word + " "
+
+
+@pytest.fixture
+def scripted_engine(settings: Settings, retriever: Retriever, guesser: LanguageGuesser):
+    def build(reply: str | Exception) -> tuple[Engine, ScriptedModel]:
+        model = ScriptedModel(reply)
+        return Engine(settings.article_path.read_text(encoding="utf-8"), retriever, model, guesser), model
+
+    return build

@@ -1,0 +1,105 @@
+"""The CLI through its real entry point, as a user runs it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARTICLEBOT = Path(sys.executable).parent / "articlebot"
+
+
+def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "CHROMA_PATH": str(tmp_path / "chroma"),
+        "MODEL_CACHE_DIR": str(tmp_path / "models"),
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    environment.pop("TELEGRAM_BOT_TOKEN", None)
+    return subprocess.run(
+        [str(ARTICLEBOT), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def cli_tmp(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli")
+
+
+def test_ask_json_stream_keeps_the_contract(cli_tmp):
+    questions = [
+        "Combien de localités les forces russes ont-elles prises ce mois-ci ?",
+        "",
+        "x" * 600,
+        "What is the capital of France?",
+        "When did Moscow annex Crimea?",
+    ]
+    result = run_cli(cli_tmp, "ask", "--json", "-", stdin="\n".join(questions) + "\n")
+    assert result.returncode == 0, result.stderr
+    objects = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [o["question"] for o in objects] == questions
+    answered, empty, too_long, refused, english = objects
+    assert set(answered) == {"question", "answer", "refused", "language", "citations", "timings"}
+    assert answered["refused"] is False and answered["language"] == "fr" and "28" in answered["answer"]
+    citation = answered["citations"][0]
+    assert set(citation) == {"n", "paragraph", "sentence", "quote", "chunk_id"}
+    assert citation["paragraph"] == 0 and citation["n"] == 1
+    assert set(answered["timings"]) == {"retrieve_ms", "first_token_ms", "total_ms"}
+    assert "empty" in empty["error"]
+    assert "too long" in too_long["error"]
+    assert refused["refused"] is True and refused["citations"] == []
+    assert english["language"] == "en" and "2014" in english["answer"]
+
+
+def test_ask_human_output_quotes_the_cited_passage(cli_tmp):
+    result = run_cli(cli_tmp, "ask", "Où se tenait la réunion des ministres de la défense ?")
+    assert result.returncode == 0, result.stderr
+    assert "Kazakhstan" in result.stdout
+    assert "[1] §2, sentence 1: « S'exprimant lors d'une réunion" in result.stdout
+
+
+def test_ingest_is_idempotent_from_the_cli(cli_tmp):
+    first = run_cli(cli_tmp, "ingest")
+    second = run_cli(cli_tmp, "ingest")
+    assert first.returncode == second.returncode == 0
+    assert second.stdout.startswith("unchanged: 11 passages")
+
+
+def test_info_json_reports_the_settings_in_force(cli_tmp):
+    result = run_cli(cli_tmp, "info", "--json")
+    info = json.loads(result.stdout)
+    assert info["model_path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert info["embedder"] == "e5"
+    assert info["chroma"] == str(cli_tmp / "chroma")
+    assert info["chunks"] == 11
+
+
+def test_missing_model_file_names_the_setting(tmp_path):
+    result = run_cli(tmp_path, "ask", "Qui ?", MODEL_PATH=str(tmp_path / "nope.gguf"))
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "MODEL_PATH" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_corrupt_model_file_names_the_setting(tmp_path):
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\x00garbage" * 1000)
+    result = run_cli(tmp_path, "ask", "Qui ?", MODEL_PATH=str(corrupt))
+    assert result.returncode == 2
+    assert "MODEL_PATH" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_run_without_token_is_a_one_line_error(tmp_path):
+    result = run_cli(tmp_path, "run")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,23 @@
+import pytest
+
+from bot.errors import PromptError
+from bot.prompts import phrase, render, render_file
+
+
+def test_render_fills_placeholders():
+    assert render("Passage: $passage", passage="x") == "Passage: x"
+
+
+def test_render_fails_loudly_on_a_missing_variable():
+    with pytest.raises(PromptError, match="passage"):
+        render("Passage: $passage")
+
+
+def test_prompt_files_render_with_their_variables():
+    text = render_file("answer_user.txt", passage="P", question="Q")
+    assert "P" in text and "Q" in text
+
+
+def test_phrases_fall_back_to_english_for_unknown_languages():
+    assert phrase("refusal", "fr") == "L'article ne le dit pas."
+    assert phrase("refusal", "sw") == phrase("refusal", "en")
