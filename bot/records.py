@@ -28,6 +28,14 @@ class Citation:
     chunk_id: str
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """A previous question and answer in the same conversation, for follow-up questions."""
+
+    question: str
+    answer: str
+
+
 @dataclass
 class Timings:
     retrieve_ms: float = 0.0

@@ -14,6 +14,7 @@ from bot.retrieval import Retriever
 from bot.settings import Settings
 from store.chroma_store import ArticleStore, open_client
 from store.embeddings import E5Embedder
+from tests.telegram_fixtures import *  # noqa: F403 - the Telegram stand-in and bot fixtures
 
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
