@@ -283,6 +283,8 @@ class Engine:
         passages = [p.text for p in cited]
         if len(words(draft)) < 2 or ungrounded_facts(draft, passages):
             return False
+        if self._guesser.detect(draft, default=asked.language) != asked.language:
+            return False  # a small model often slips into the passage's French: the asker gets the quote
         question_stems = {stem(word) for word in asked.content}
         passage_stems = {stem(word) for text in passages for word in content_words(text)}
         new_facts = {stem(word) for word in content_words(draft)} - question_stems

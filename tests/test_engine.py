@@ -125,3 +125,11 @@ def test_grounding_check_names_what_is_missing():
     assert ungrounded_facts("Belousov says 28 localities.", [passage]) == []
     assert ungrounded_facts("Shoigu says 29 localities.", [passage]) == ["29", "Shoigu"]
     assert ungrounded_facts("huit kilomètres", ["reculer de 8 kilomètres"]) == []
+
+
+def test_model_answer_in_the_wrong_language_falls_back(scripted_engine):
+    engine, _ = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.")
+    answer = engine.answer("How many localities did the Russian forces take this month?")
+    assert answer.language == "en"
+    assert answer.answer.startswith("According to the article [1]")
+    assert "28 localités" in answer.answer
