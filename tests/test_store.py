@@ -43,3 +43,29 @@ def test_corrupt_store_gives_a_clear_error(tmp_path, embedder):
 def test_dense_search_ranks_the_matching_sentence_first(store, embedder):
     hits = store.search(embedder.embed_query("Combien de localités ont été prises ?"), k=3)
     assert hits[0][0] == "p0s0"
+
+
+def test_avx2_is_read_from_cpu_flags(tmp_path):
+    from store.embeddings import cpu_has_avx2
+
+    with_avx2, without = tmp_path / "with", tmp_path / "without"
+    with_avx2.write_text("flags\t: fpu sse4_2 avx avx2 fma\n")
+    without.write_text("flags\t: fpu sse4_2 avx\n")
+    assert cpu_has_avx2(with_avx2) and not cpu_has_avx2(without)
+
+
+def test_use_fallback_embedder_works_as_a_chroma_store(tmp_path):
+    from store.embeddings import load_embedder
+
+    store = ArticleStore(open_client(tmp_path / "chroma"), load_embedder("use"))
+    store.ingest(ARTICLE)
+    hits = store.search(load_embedder("use").embed_query("Qui est M. Dupont ?"), k=1)
+    assert hits[0][0] == "p1s0"
+
+
+def test_unknown_embedder_names_the_setting():
+    from bot.errors import ConfigError
+    from store.embeddings import load_embedder
+
+    with pytest.raises(ConfigError, match="EMBEDDER"):
+        load_embedder("no-such-embedder")
