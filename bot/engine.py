@@ -241,21 +241,25 @@ class Engine:
         return finish(text, citations, False, "summary")
 
     def _messages(self, asked: Question, cited: list[Passage]) -> list[Message]:
-        language_name = phrase("language_name", asked.language)
-        messages: list[Message] = [
-            {"role": "system", "content": render_file("answer_system.txt", language=language_name).strip()}
-        ]
+        """System prompt and few-shot examples first, identical for every question, so llama.cpp reuses
+        their evaluated prefix; only the last turn (passage, question, language) is new each time."""
+        messages: list[Message] = [{"role": "system", "content": render_file("answer_system.txt").strip()}]
         for example in _examples():
-            user = render_file("answer_user.txt", passage=example["passage"], question=example["question"])
+            user = render_file(
+                "answer_user.txt",
+                passage=example["passage"],
+                question=example["question"],
+                language=example["language"],
+            )
             messages.append({"role": "user", "content": user.strip()})
             messages.append({"role": "assistant", "content": example["answer"]})
-        passage = " ".join(p.text for p in cited)
-        messages.append(
-            {
-                "role": "user",
-                "content": render_file("answer_user.txt", passage=passage, question=asked.text).strip(),
-            }
+        user = render_file(
+            "answer_user.txt",
+            passage=" ".join(p.text for p in cited),
+            question=asked.text,
+            language=phrase("language_name", asked.language),
         )
+        messages.append({"role": "user", "content": user.strip()})
         return messages
 
     def _generate(self, asked: Question, cited: list[Passage]) -> Iterator[str]:
