@@ -92,7 +92,7 @@ class Engine:
             llama = LlamaModel(settings)
             llama.load()
             model = llama
-        return cls(
+        engine = cls(
             article_text,
             Retriever(store, embedder, settings.retrieval_mode),
             model,
@@ -102,6 +102,16 @@ class Engine:
             max_answer_tokens=settings.max_answer_tokens,
             model_languages=tuple(settings.model_languages),
         )
+        engine.warm_up()
+        return engine
+
+    def warm_up(self) -> None:
+        """Evaluate the fixed prompt prefix once, so the first asker does not pay for it (~0.7 s here)."""
+        try:
+            for _ in self._model.stream(self._fixed_messages(), max_tokens=1):
+                pass
+        except Exception:
+            logger.warning("warming the model up failed; the first answer will be slower", exc_info=True)
 
     # -- small lookups the front ends use -------------------------------------------------------------
 
@@ -243,6 +253,17 @@ class Engine:
     def _messages(self, asked: Question, cited: list[Passage]) -> list[Message]:
         """System prompt and few-shot examples first, identical for every question, so llama.cpp reuses
         their evaluated prefix; only the last turn (passage, question, language) is new each time."""
+        messages = self._fixed_messages()
+        user = render_file(
+            "answer_user.txt",
+            passage=" ".join(p.text for p in cited),
+            question=asked.text,
+            language=phrase("language_name", asked.language),
+        )
+        messages.append({"role": "user", "content": user.strip()})
+        return messages
+
+    def _fixed_messages(self) -> list[Message]:
         messages: list[Message] = [{"role": "system", "content": render_file("answer_system.txt").strip()}]
         for example in _examples():
             user = render_file(
@@ -253,13 +274,6 @@ class Engine:
             )
             messages.append({"role": "user", "content": user.strip()})
             messages.append({"role": "assistant", "content": example["answer"]})
-        user = render_file(
-            "answer_user.txt",
-            passage=" ".join(p.text for p in cited),
-            question=asked.text,
-            language=phrase("language_name", asked.language),
-        )
-        messages.append({"role": "user", "content": user.strip()})
         return messages
 
     def _generate(self, asked: Question, cited: list[Passage]) -> Iterator[str]:
