@@ -1,0 +1,42 @@
+"""The benchmark runs end to end on the real model and store; its figures are checked for shape, not speed."""
+
+import math
+
+from bot.bench import format_bench, run_bench
+from bot.settings import Settings
+
+NUMBERS = [
+    "ttft_p50_s",
+    "ttft_p95_s",
+    "answer_p50_s",
+    "answer_p95_s",
+    "retrieval_p50_ms",
+    "overhead_ratio",
+    "tokens_per_s",
+    "startup_s",
+    "peak_rss_mb",
+    "concurrency_answers_per_min",
+    "concurrency_p95_wait_s",
+    "questions",
+    "repeats",
+]
+
+
+def test_bench_reports_every_figure_and_renders_them(tmp_path):
+    settings = Settings(_env_file=None, chroma_path=tmp_path / "chroma", model_cache_dir=tmp_path / "models")
+
+    result = run_bench(settings, repeats=1, concurrency=2, limit=3)
+
+    for key in NUMBERS:
+        value = result[key]
+        assert isinstance(value, int | float), key
+        assert math.isfinite(value) and value >= 0, (key, value)
+    assert result["questions"] == 3
+    assert result["repeats"] == 1
+    assert result["model_calls"] >= 1  # the workload reaches the model, so overhead_ratio was measured
+    assert isinstance(result["model"], str) and result["model"].endswith(".gguf")
+
+    table = format_bench(result)
+    assert table.startswith("| metric")
+    for text in ("machine", "cores", result["model"], "time to first text", "pipeline / raw llama.cpp"):
+        assert text in table
