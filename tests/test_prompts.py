@@ -14,8 +14,10 @@ def test_render_fails_loudly_on_a_missing_variable():
 
 
 def test_prompt_files_render_with_their_variables():
-    text = render_file("answer_user.txt", passage="P", question="Q")
-    assert "P" in text and "Q" in text
+    text = render_file("answer_user.txt", passage="PASSAGE", question="QUESTION", language="English")
+    assert "PASSAGE" in text and "QUESTION" in text and "English" in text
+    with pytest.raises(PromptError, match="language"):
+        render_file("answer_user.txt", passage="PASSAGE", question="QUESTION")
 
 
 def test_phrases_fall_back_to_english_for_unknown_languages():
