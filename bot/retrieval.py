@@ -6,6 +6,8 @@ dense alone 53, dense + reciprocal-rank fusion with BM25 48, dense + 0.02 x BM25
 
 from __future__ import annotations
 
+import logging
+
 import bm25s
 import numpy as np
 
@@ -16,6 +18,9 @@ from store.chunking import Chunk
 from store.embeddings import Embedder
 
 BM25_WEIGHT = 0.02
+
+# bm25s sets its own logger to DEBUG on import; its index-building chatter is not for users.
+logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 
 class Retriever:
