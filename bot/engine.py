@@ -177,8 +177,7 @@ class Engine:
             logger.debug("refusing %r: %s", text, reason)
             yield finish(phrase("refusal", language), [], True, "refusal")
             return
-        citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(cited, 1)]
-        markers = "".join(f"[{c.n}]" for c in citations)
+        citations, markers = _citations(cited)
 
         # The model answers questions that ask for a checkable kind of fact (a number, a date, a name…);
         # for open questions a small model's paraphrase was wrong more often than the quoted sentence.
@@ -245,8 +244,7 @@ class Engine:
 
     def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:
         lead = [p for p in (self._retriever.passage(f"p{i}s0") for i in range(2)) if p is not None]
-        citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(lead, 1)]
-        markers = "".join(f"[{c.n}]" for c in citations)
+        citations, markers = _citations(lead)
         text = phrase("summary", asked.language, lead=" ".join(p.text for p in lead), markers=markers)
         return finish(text, citations, False, "summary")
 
@@ -319,3 +317,9 @@ class Engine:
 def _names_standing_in(asked: Question, passage: Passage) -> set[str]:
     passage_stems = {stem(word) for word in words(passage.text)}
     return {name for name in asked.names if stands_in(name, passage_stems)}
+
+
+def _citations(passages: list[Passage]) -> tuple[list[Citation], str]:
+    """Numbered citations for the passages, and their markers: "[1][2]"."""
+    citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(passages, 1)]
+    return citations, "".join(f"[{c.n}]" for c in citations)
