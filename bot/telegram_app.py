@@ -6,10 +6,8 @@ import asyncio
 import itertools
 import logging
 import re
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -24,9 +22,8 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationHandlerStop,
     CallbackQueryHandler,
@@ -43,6 +40,7 @@ from telegram.ext import (
 from bot.errors import ArticlebotError, ConfigError, QuestionError
 from bot.prompts import load_phrases
 from bot.records import Answer, Exchange
+from bot.telegram_logging import RetryingRateLimiter, quiet_logging
 from bot.telegram_render import (
     PHRASES,
     ChatSink,
@@ -53,7 +51,6 @@ from bot.telegram_render import (
     cache_key,
     escape,
     inline_results,
-    normalise,
     render_answer,
     render_article,
     render_partial,
@@ -62,6 +59,7 @@ from bot.telegram_render import (
     say,
     split_html,
 )
+from bot.telegram_stream import STARTED, Lru, ModelQueue
 
 if TYPE_CHECKING:
     from bot.engine import Engine
@@ -72,82 +70,8 @@ logger = logging.getLogger(__name__)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 COMMANDS = ("start", "help", "ask", "article", "sources")
 MEMORY = 50  # answers remembered per chat, for follow-ups
-NETWORK_RETRIES = 2
 Context = ContextTypes.DEFAULT_TYPE
-K = TypeVar("K")
 V = TypeVar("V")
-_STARTED = object()  # the model thread took the job: the asker is no longer in line
-_END = object()
-
-
-class Lru(OrderedDict[K, V]):
-    """A dict that forgets its oldest entries beyond `size`."""
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def __setitem__(self, key: K, value: V) -> None:
-        super().__setitem__(key, value)
-        self.move_to_end(key)
-        while len(self) > self.size:
-            self.popitem(last=False)
-
-
-class TokenFilter(logging.Filter):
-    """Replaces the bot token in any record (message, arguments, traceback) by a placeholder."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        with suppress(Exception):
-            message = record.getMessage()
-            if self.token in message:
-                record.msg, record.args = message.replace(self.token, "<token>"), None
-            if record.exc_info:
-                text = record.exc_text or logging.Formatter().formatException(record.exc_info)
-                if self.token in text:
-                    record.exc_text = text.replace(self.token, "<token>")
-        return True
-
-
-def quiet_logging(token: str) -> None:
-    """Silence httpx's request URLs (they carry the token) and redact the token from every handler."""
-    for name in ("httpx", "httpcore"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    for target in [*logging.getLogger().handlers, logging.getLogger("httpx")]:
-        if not any(isinstance(f, TokenFilter) and f.token == token for f in target.filters):
-            target.addFilter(TokenFilter(token))
-
-
-class RetryingRateLimiter(AIORateLimiter):
-    """AIORateLimiter (which waits out RetryAfter) that also retries network errors, with a short backoff.
-
-    A timed-out send is not retried: Telegram may have delivered it, and a duplicate is worse than a wait.
-    """
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, Any]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: int | None,
-    ) -> Any:
-        for attempt in itertools.count():
-            try:
-                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
-            except BadRequest:
-                raise
-            except NetworkError as error:
-                sends = endpoint.startswith("send") and endpoint not in ("sendChatAction", "sendMessageDraft")
-                if attempt >= NETWORK_RETRIES or (isinstance(error, TimedOut) and sends):
-                    raise
-                logger.warning("Network error on %s, retrying: %s", endpoint, error)
-                await asyncio.sleep(0.5 * 2**attempt)
 
 
 def bot_token(settings: Settings) -> str:
@@ -184,11 +108,8 @@ class FrontEnd:
         self.inline_debounce = inline_debounce
         self.drafts = hasattr(Bot, "send_message_draft") if drafts is None else drafts
         # One thread for the model, which must never run twice at once; retrieval never waits behind it.
-        self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-model")
+        self.model = ModelQueue(engine)
         self.retrieval_pool = ThreadPoolExecutor(2, thread_name_prefix="articlebot-retrieval")
-        self.in_line = 0  # questions given to the model thread and not finished
-        self._answers: Lru[str, Answer] = Lru(256)  # normalised question -> answer (not for follow-ups)
-        self._answers_lock = threading.Lock()
         self._inline_questions: Lru[str, str] = Lru(1024)  # cache key -> question
         self._inline_passages: Lru[str, list[Any]] = Lru(256)
         self._inline_started: Lru[str, bool] = Lru(1024)  # inline_message_id already being answered
@@ -201,63 +122,18 @@ class FrontEnd:
         """Run fast, thread-safe engine work (retrieval, language detection) in the retrieval pool."""
         return await asyncio.get_running_loop().run_in_executor(self.retrieval_pool, function, *args)
 
-    def cached(self, question: str | None) -> Answer | None:
-        if question is None:
-            return None
-        with self._answers_lock:
-            return self._answers.get(normalise(question))
-
-    def submit(self, question: str, follow_up: Exchange | None) -> tuple[int, AsyncIterator[object]]:
-        """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
-
-        The stream gives _STARTED when the model thread takes the question, the growing text, then the Answer.
-        """
-        loop = asyncio.get_running_loop()
-        items: asyncio.Queue[object] = asyncio.Queue()
-
-        def put(item: object) -> None:
-            loop.call_soon_threadsafe(items.put_nowait, item)
-
-        def work() -> None:
-            try:
-                put(_STARTED)
-                # An identical question ahead in line may have been answered meanwhile.
-                answer = self.cached(question if follow_up is None else None)
-                for item in [answer] if answer else self.engine.stream(question, follow_up):
-                    if isinstance(item, Answer) and follow_up is None:
-                        with self._answers_lock:
-                            self._answers[normalise(question)] = item
-                    put(item)
-            except Exception as error:
-                put(error)
-            finally:
-                put(_END)
-
-        async def stream() -> AsyncIterator[object]:
-            while (item := await items.get()) is not _END:
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-
-        ahead, self.in_line = self.in_line, self.in_line + 1
-        loop.run_in_executor(self.model_pool, work).add_done_callback(self._left_line)
-        return ahead, stream()
-
-    def _left_line(self, _: object) -> None:
-        self.in_line -= 1
-
     async def respond(
         self, sink: Sink, question: str, follow_up: Exchange | None, lang: str, button: InlineKeyboardButton
     ) -> tuple[Answer | None, list[int]]:
         """Answer into a sink: a queued notice, the streamed text, then exactly one final message."""
         try:
-            answer = self.cached(question if follow_up is None else None)
+            answer = self.model.cached(question if follow_up is None else None)
             if answer is None:
-                ahead, stream = self.submit(question, follow_up)
+                ahead, stream = self.model.submit(question, follow_up)
                 notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
                 await sink.progress(notice, force=True, lasting=bool(ahead))
                 async for item in stream:
-                    if item is _STARTED:
+                    if item is STARTED:
                         await sink.started()
                     elif isinstance(item, str):
                         await sink.progress(render_partial(item))
@@ -461,7 +337,7 @@ class FrontEnd:
         if passages is None:
             passages = self._inline_passages[key] = await self.offload(self.engine.retrieve, text, 5)
         lang = await self.offload(self.engine.detect_language, text)
-        results = inline_results(text, key, passages, self.cached(text), lang, context.bot.username)
+        results = inline_results(text, key, passages, self.model.cached(text), lang, context.bot.username)
         await query.answer(results, cache_time=30, is_personal=False)
 
     async def answer_inline(self, context: Context, inline_message_id: str, question: str) -> None:
@@ -543,7 +419,7 @@ class FrontEnd:
             await application.bot.set_my_commands(commands, language_code=code)
 
     async def post_shutdown(self, application: Application) -> None:
-        self.model_pool.shutdown(wait=False, cancel_futures=True)
+        self.model.shutdown()
         self.retrieval_pool.shutdown(wait=False, cancel_futures=True)
 
     def add_handlers(self, application: Application) -> None:

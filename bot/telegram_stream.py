@@ -1,0 +1,94 @@
+"""The model queue: one thread runs engine.stream() for one question at a time, bridged into asyncio."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, TypeVar
+
+from bot.records import Answer, Exchange
+from bot.telegram_render import normalise
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+K = TypeVar("K")
+V = TypeVar("V")
+STARTED = object()  # the model thread took the job: the asker is no longer in line
+_END = object()
+
+
+class Lru(OrderedDict[K, V]):
+    """A dict that forgets its oldest entries beyond `size`."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def __setitem__(self, key: K, value: V) -> None:
+        super().__setitem__(key, value)
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
+
+
+class ModelQueue:
+    """The model thread, which must never run twice at once: a FIFO of questions, and the answers cache."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-model")
+        self.in_line = 0  # questions given to the model thread and not finished
+        self._answers: Lru[str, Answer] = Lru(256)  # normalised question -> answer (not for follow-ups)
+        self._answers_lock = threading.Lock()
+
+    def cached(self, question: str | None) -> Answer | None:
+        if question is None:
+            return None
+        with self._answers_lock:
+            return self._answers.get(normalise(question))
+
+    def submit(self, question: str, follow_up: Exchange | None) -> tuple[int, AsyncIterator[object]]:
+        """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
+
+        The stream gives STARTED when the model thread takes the question, the growing text, then the Answer.
+        """
+        loop = asyncio.get_running_loop()
+        items: asyncio.Queue[object] = asyncio.Queue()
+
+        def put(item: object) -> None:
+            loop.call_soon_threadsafe(items.put_nowait, item)
+
+        def work() -> None:
+            try:
+                put(STARTED)
+                # An identical question ahead in line may have been answered meanwhile.
+                answer = self.cached(question if follow_up is None else None)
+                for item in [answer] if answer else self.engine.stream(question, follow_up):
+                    if isinstance(item, Answer) and follow_up is None:
+                        with self._answers_lock:
+                            self._answers[normalise(question)] = item
+                    put(item)
+            except Exception as error:
+                put(error)
+            finally:
+                put(_END)
+
+        async def stream() -> AsyncIterator[object]:
+            while (item := await items.get()) is not _END:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+
+        ahead, self.in_line = self.in_line, self.in_line + 1
+        loop.run_in_executor(self.model_pool, work).add_done_callback(self._left_line)
+        return ahead, stream()
+
+    def _left_line(self, _: object) -> None:
+        self.in_line -= 1
+
+    def shutdown(self) -> None:
+        self.model_pool.shutdown(wait=False, cancel_futures=True)
