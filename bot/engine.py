@@ -21,7 +21,7 @@ from bot.question import LanguageGuesser, Question, analyse
 from bot.records import Answer, Citation, Exchange, Passage, Timings
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.text import content_words, stem, words
+from bot.text import content_words, stems, words
 from store.chroma_store import ArticleStore, open_client
 from store.chunking import split_paragraphs
 from store.embeddings import load_embedder
@@ -65,7 +65,7 @@ class Engine:
         self.article_text = article_text
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
         self._article_numbers = number_values(article_text)
-        self._article_stems = {stem(word) for word in words(article_text)}
+        self._article_stems = stems(words(article_text))
         self._retriever = retriever
         self._model = model
         self._guesser = guesser
@@ -190,11 +190,8 @@ class Engine:
                 yield finish(f"{draft} {markers}", citations, False, "model")
                 return
             logger.debug("model answer %r failed verification; quoting the passage instead", draft)
-        quote = (
-            " […] ".join(p.text for p in cited)
-            if len({p.paragraph for p in cited}) > 1
-            else " ".join(p.text for p in cited)
-        )
+        separator = " " if len({p.paragraph for p in cited}) == 1 else " […] "
+        quote = separator.join(p.text for p in cited)
         yield finish(
             phrase("extractive", language, marker=markers, quote=quote), citations, False, "extractive"
         )
@@ -218,7 +215,8 @@ class Engine:
             neighbours = passages[0].paragraph == passages[1].paragraph
             if gap < SECOND_PASSAGE_MARGIN or (neighbours and gap < NEIGHBOUR_MARGIN):
                 best.append(passages[1])
-                best.sort(key=lambda p: (p.paragraph, p.sentence) if neighbours else 0)
+                if neighbours:  # read in article order
+                    best.sort(key=lambda p: p.sentence)
         return best
 
     def _refusal_reason(self, asked: Question, cited: list[Passage]) -> str | None:
@@ -233,7 +231,7 @@ class Engine:
             asked.language in ("fr", "en")
             and max(p.score for p in cited) < OFF_TOPIC_SIMILARITY
             and asked.content
-            and not any(stem(word) in self._article_stems for word in asked.content)
+            and not stems(asked.content) & self._article_stems
         ):
             return "no word of the question stands in the article"
         if asked.answer_kind:
@@ -301,21 +299,20 @@ class Engine:
             return False
         if self._guesser.detect(draft, default=asked.language) != asked.language:
             return False  # a small model often slips into the passage's French: the asker gets the quote
-        question_stems = {stem(word) for word in asked.content}
-        passage_stems = {stem(word) for text in passages for word in content_words(text)}
-        new_facts = {stem(word) for word in content_words(draft)} - question_stems
+        passage_stems = stems(word for text in passages for word in content_words(text))
+        new_facts = stems(content_words(draft)) - stems(asked.content)
         if not new_facts & passage_stems:
             return False  # says nothing the passage says beyond the question's own words
         if len(new_facts & passage_stems) < GROUNDED_SHARE * len(new_facts):
             return False  # mostly words of its own: a small model's paraphrase drifts from the passage
         if asked.answer_kind:
             candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
-            return any(stem(word) in {stem(w) for w in words(draft)} for c in candidates for word in words(c))
+            return bool(stems(words(draft)) & stems(word for c in candidates for word in words(c)))
         return True
 
 
 def _names_standing_in(asked: Question, passage: Passage) -> set[str]:
-    passage_stems = {stem(word) for word in words(passage.text)}
+    passage_stems = stems(words(passage.text))
     return {name for name in asked.names if stands_in(name, passage_stems)}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot.text import fold, stem, stopwords, words
+from bot.text import fold, stem, stems, stopwords, words
 
 # Number words the article and answers may use (folded), mapped to digits so "huit" matches "eight" and "8".
 NUMBER_WORDS = {
@@ -80,7 +80,7 @@ def ungrounded_facts(answer: str, passages: list[str]) -> list[str]:
     """The numbers and names of an answer that none of the passages contains (empty list: all grounded)."""
     joined = " ".join(passages)
     passage_numbers = number_values(joined)
-    passage_stems = {stem(word) for word in words(joined)}
+    passage_stems = stems(words(joined))
     missing = [number for number in number_values(answer) if number not in passage_numbers]
     missing += [name for name in _answer_names(answer) if not stands_in(name, passage_stems)]
     return missing
@@ -97,7 +97,7 @@ def _answer_names(answer: str) -> list[str]:
 
 def answer_candidates(kind: str, passage: str, question: str) -> list[str]:
     """Words of the passage that could answer a question of this kind and are not already in the question."""
-    question_stems = {stem(word) for word in words(question)}
+    question_stems = stems(words(question))
     folded = fold(passage)
     tokens = words(passage)
     if kind == "age":

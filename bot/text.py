@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 
 from bm25s import stopwords as bm25_stopwords
@@ -29,6 +30,11 @@ def words(text: str) -> list[str]:
 def stem(word: str) -> str:
     """A crude, language-blind stem: the first letters survive typos, accents and inflection."""
     return word[:STEM_LENGTH]
+
+
+def stems(words_: Iterable[str]) -> set[str]:
+    """The set of stems of some words: what lexical checks compare."""
+    return {stem(word) for word in words_}
 
 
 @cache
