@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from bot.errors import QuestionError
-from bot.grounding import answer_candidates, number_values, stands_in, ungrounded_facts
+from bot.grounding import answer_candidates, holds_detail, number_values, stands_in, ungrounded_facts
 from bot.llm import LlamaModel, Message, TextModel
 from bot.paths import PROMPTS_DIR
 from bot.prompts import phrase, render_file
@@ -21,7 +21,7 @@ from bot.question import LanguageGuesser, Question, analyse
 from bot.records import Answer, Citation, Exchange, Passage, Timings
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.text import content_words, stems, words
+from bot.text import content_words, fold, stems, stopwords, words
 from store.chroma_store import ArticleStore, open_client
 from store.chunking import split_paragraphs
 from store.embeddings import load_embedder
@@ -66,6 +66,7 @@ class Engine:
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
         self._article_numbers = number_values(article_text)
         self._article_stems = stems(words(article_text))
+        self._paragraph_stems = [stems(words(paragraph)) for paragraph in self.article_paragraphs]
         self._retriever = retriever
         self._model = model
         self._guesser = guesser
@@ -199,13 +200,13 @@ class Engine:
     def _cited(self, passages: list[Passage], asked: Question) -> list[Passage]:
         """The best passage, or a close runner-up that holds the kind of answer the question asks for
         and keeps every name of the question that the best passage holds."""
-        if asked.answer_kind and passages:
+        if (asked.answer_kind or asked.asked_detail) and passages:
             kept_names = _names_standing_in(asked, passages[0])
             holding = [
                 p
                 for p in passages
                 if passages[0].score - p.score < KIND_MARGIN
-                and answer_candidates(asked.answer_kind, p.text, asked.text)
+                and _holds_what_is_asked(asked, p.text)
                 and kept_names <= _names_standing_in(asked, p)
             ]
             passages = holding[:1] + [p for p in passages if p not in holding[:1]]
@@ -234,11 +235,39 @@ class Engine:
             and not stems(asked.content) & self._article_stems
         ):
             return "no word of the question stands in the article"
-        if asked.answer_kind:
-            passage_text = " ".join(p.text for p in cited)
-            if not answer_candidates(asked.answer_kind, passage_text, asked.text):
-                return f"the passage holds no {asked.answer_kind}"
+        if not _holds_what_is_asked(asked, " ".join(p.text for p in cited)):
+            return f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}"
+        return self._name_refusal(asked, cited[0])
+
+    def _name_refusal(self, asked: Question, best: Passage) -> str | None:
+        """The question's names must stand in the article, and the localising ones where the answer is."""
+        names = [n for n in asked.names if fold(n) not in stopwords()]
+        # Names are spelled alike (or aliased) only in French and English questions.
+        if asked.language in ("fr", "en"):
+            unknown = [n for n in names if not stands_in(n, self._article_stems)]
+            if unknown:
+                return f"the article never names {unknown}"
+        # A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
+        # parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
+        # subjects: Russia, its minister) point nowhere in particular.
+        context_stems = stems(words(self._attributed_paragraphs(best.paragraph)))
+        elsewhere = [
+            n
+            for n in names
+            if sum(stands_in(n, paragraph) for paragraph in self._paragraph_stems) == 1
+            and not stands_in(n, context_stems)
+        ]
+        if elsewhere:
+            return f"{elsewhere} stand in another part of the article than the answer"
         return None
+
+    def _attributed_paragraphs(self, index: int) -> str:
+        """A paragraph, with the ones before it while it is a quotation: a quote's speaker is named there."""
+        texts = [self.article_paragraphs[index]]
+        while index > 0 and texts[-1].lstrip().startswith(('"', "«", "“")):
+            index -= 1
+            texts.append(self.article_paragraphs[index])
+        return " ".join(texts)
 
     def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:
         lead = [p for p in (self._retriever.passage(f"p{i}s0") for i in range(2)) if p is not None]
@@ -309,6 +338,14 @@ class Engine:
             candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
             return bool(stems(words(draft)) & stems(word for c in candidates for word in words(c)))
         return True
+
+
+def _holds_what_is_asked(asked: Question, passage: str) -> bool:
+    """Does the passage hold the kind of answer (a number, a person…) and the detail (a birth, a name…)
+    the question asks for?"""
+    if asked.answer_kind and not answer_candidates(asked.answer_kind, passage, asked.text):
+        return False
+    return not asked.asked_detail or holds_detail(asked.asked_detail, asked.detail_noun, passage, asked.text)
 
 
 def _names_standing_in(asked: Question, passage: Passage) -> set[str]:

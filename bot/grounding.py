@@ -4,8 +4,10 @@ passage hold the kind of answer the question asks for (a number, a date, a perso
 from __future__ import annotations
 
 import re
+from functools import cache
 
-from bot.text import fold, stem, stems, stopwords, words
+from bot.prompts import load_phrases
+from bot.text import content_words, fold, stem, stems, stopwords, words, written_words
 
 # Number words the article and answers may use (folded), mapped to digits so "huit" matches "eight" and "8".
 NUMBER_WORDS = {
@@ -46,6 +48,7 @@ PLACE_WORDS = {
     "region", "nord", "sud", "nord-est", "nord-ouest", "sud-est", "sud-ouest",
     "centrale", "orientale", "occidentale", "frontieres", "territoire", "pays", "ville",
 }  # fmt: skip
+COMPLEMENT_WORDS = {"de", "d", "du", "des", "of"}
 PLACE_PREPOSITIONS = {"en", "au", "aux", "a", "dans", "vers", "pres", "de", "du"}
 
 _DIGITS = re.compile(r"\d+(?:[.,]\d+)?")
@@ -73,7 +76,79 @@ def names_in(text: str) -> list[str]:
 
 
 def stands_in(word: str, passage_stems: set[str]) -> bool:
-    return any(stem(part) in passage_stems for part in words(word))
+    """Does a word or name stand in a passage (given its stems), as written or as a known alias?"""
+    parts = words(word)
+    spellings = parts + [alias for part in parts for alias in _aliases().get(part, ())]
+    return any(stem(spelling) in passage_stems for spelling in spellings)
+
+
+@cache
+def _aliases() -> dict[str, tuple[str, ...]]:
+    """Each spelling of a name mapped to its other spellings ("nato" -> "otan"), from prompts/."""
+    table: dict[str, tuple[str, ...]] = {}
+    for group in load_phrases("name_aliases.toml")["aliases"]:
+        for spelling in group:
+            table[spelling] = tuple(other for other in group if other != spelling)
+    return table
+
+
+@cache
+def _detail_rules() -> dict[str, dict[str, list[re.Pattern[str]]]]:
+    table = load_phrases("question_patterns.toml")["asked_details"]
+    return {
+        detail: {key: [re.compile(p) for p in rules.get(key, [])] for key in ("passage", "passage_names")}
+        for detail, rules in table.items()
+    }
+
+
+def holds_detail(detail: str, noun: str | None, passage: str, question: str) -> bool:
+    """Does the passage give the finer detail a question asks for (a birth, a city, a kind of thing)?"""
+    if detail == "type":
+        return noun is None or _qualifies(noun, passage, question)
+    if detail == "name":
+        return noun is None or _names_right_after(noun, passage, question)
+    rules = _detail_rules()[detail]
+    if any(pattern.search(fold(passage)) for pattern in rules["passage"]):
+        return True
+    question_stems = stems(words(question))
+    return any(
+        not stands_in(match.group("name"), question_stems)
+        for pattern in rules["passage_names"]
+        for match in pattern.finditer(passage)
+    )
+
+
+def _names_right_after(noun: str, passage: str, question: str) -> bool:
+    """Does a new name follow the noun, with only stopwords and the question's own words between?"""
+    tokens = written_words(passage)
+    question_stems = stems(words(question))
+    for i, token in enumerate(tokens):
+        if stem(fold(token)) != stem(fold(noun)):
+            continue
+        for following in tokens[i + 1 : i + 6]:
+            folded = fold(following)
+            if following[0].isupper() and stem(folded) not in question_stems:
+                return True
+            if folded not in stopwords() and stem(folded) not in question_stems:
+                break  # the passage qualifies the noun otherwise than the question does
+    return False
+
+
+def _qualifies(noun: str, passage: str, question: str) -> bool:
+    """Is the noun qualified in the passage by a word next to it ("missiles de croisière", "cruise
+    missiles")? A noun the passage does not hold (another language) is given the benefit of the doubt."""
+    tokens = words(passage)
+    at = [i for i, token in enumerate(tokens) if stem(token) == stem(noun)]
+    if not at:
+        return True
+    meaningful = set(content_words(passage)) - {t for t in tokens if stem(t) in stems(words(question))}
+    for i in at:
+        following = tokens[i + 1 : i + 3]
+        if following[:1] and following[0] in COMPLEMENT_WORDS:
+            following = following[1:]  # "missiles de croisière"
+        if any(word in meaningful for word in tokens[max(i - 1, 0) : i] + following[:1]):
+            return True
+    return False
 
 
 def ungrounded_facts(answer: str, passages: list[str]) -> list[str]:

@@ -28,6 +28,8 @@ class Question:
     wants_summary: bool
     is_injection: bool
     answer_kind: str | None  # "age", "number", "date", "person", "place" or None (open question)
+    asked_detail: str | None  # a finer detail the passage must give evidence of: "birth", "city", "type"…
+    detail_noun: str | None  # the thing a "type" question asks about ("missiles")
     names: tuple[str, ...]  # capitalised words and acronyms, as written
     numbers: tuple[str, ...]
     content: tuple[str, ...]  # folded content words
@@ -62,7 +64,18 @@ def _patterns() -> dict[str, list[re.Pattern[str]]]:
     compiled = {key: [re.compile(p) for p in table[key]] for key in ("summary", "injection")}
     for kind, patterns in table["answer_kinds"].items():
         compiled[kind] = [re.compile(p) for p in patterns]
+    for detail, rules in table["asked_details"].items():
+        compiled[f"detail:{detail}"] = [re.compile(p) for p in rules["question"]]
     return compiled
+
+
+def _asked_detail(folded: str) -> tuple[str | None, str | None]:
+    for key, patterns in _patterns().items():
+        if key.startswith("detail:"):
+            for pattern in patterns:
+                if match := pattern.search(folded):
+                    return key.removeprefix("detail:"), match.groupdict().get("noun")
+    return None, None
 
 
 _NAME = re.compile(r"(?<![\w.])([A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+)")
@@ -80,12 +93,15 @@ def analyse(text: str, language: str) -> Question:
     )
     # A capitalised first word is just the start of the sentence, not a name.
     names = tuple(match.group(1) for match in _NAME.finditer(text) if match.start() > 0)
+    asked_detail, detail_noun = _asked_detail(folded)
     return Question(
         text=text,
         language=language,
         wants_summary=_matches("summary", folded),
         is_injection=_matches("injection", folded),
         answer_kind=answer_kind,
+        asked_detail=asked_detail,
+        detail_noun=detail_noun,
         names=names,
         numbers=tuple(_NUMBER.findall(text)),
         content=tuple(content_words(text)),

@@ -12,6 +12,7 @@ from bm25s import stopwords as bm25_stopwords
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Elided articles and pronouns: l'OTAN, d'aggraver, qu'il, s'agit.
 _ELISION = re.compile(r"\b[ldjmnstc]'|\bqu'|\bjusqu'|\blorsqu'|\bpuisqu'", re.IGNORECASE)
+_WRITTEN_WORD = re.compile(r"\w[\w-]*")
 STEM_LENGTH = 5
 
 
@@ -25,6 +26,11 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded words, with French elisions (l', d', qu') split off."""
     return _WORD.findall(_ELISION.sub(" ", fold(text)))
+
+
+def written_words(text: str) -> list[str]:
+    """Words as written (capitals and accents kept, hyphens inside), French elisions split off."""
+    return _WRITTEN_WORD.findall(_ELISION.sub(" ", text.replace("’", "'")))
 
 
 def stem(word: str) -> str:
