@@ -106,7 +106,10 @@ def holds_detail(detail: str, noun: str | None, passage: str, question: str) -> 
     if detail == "type":
         return noun is None or _qualifies(noun, passage, question)
     if detail == "name":
-        return noun is None or _names_right_after(noun, passage, question)
+        head_words = content_words(noun or "")
+        return not head_words or any(_names_right_after(word, passage, question) for word in head_words)
+    if detail == "count":
+        return noun is None or _counted(noun, passage)
     rules = _detail_rules()[detail]
     if any(pattern.search(fold(passage)) for pattern in rules["passage"]):
         return True
@@ -131,6 +134,26 @@ def _names_right_after(noun: str, passage: str, question: str) -> bool:
                 return True
             if folded not in stopwords() and stem(folded) not in question_stems:
                 break  # the passage qualifies the noun otherwise than the question does
+    return False
+
+
+def _is_count(word: str) -> bool:
+    """A folded word that counts: digits, a number word ("huit"), a quantifier ("milliers"); "un" and
+    "une" are articles far more often than counts."""
+    return bool(_DIGITS.fullmatch(word)) or NUMBER_WORDS.get(word, "1") != "1" or word in QUANTIFIERS
+
+
+def _counted(noun: str, passage: str) -> bool:
+    """Does a number of the passage count this noun ("28 localités", "milliers de soldats")? A noun the
+    passage does not hold (another language) is given the benefit of the doubt."""
+    tokens = words(passage)
+    at = [i for i, token in enumerate(tokens) if stem(token) == stem(noun)]
+    if not at:
+        return True
+    for i in at:
+        before = [t for t in tokens[max(i - 3, 0) : i] if t not in COMPLEMENT_WORDS][-2:]
+        if any(_is_count(t) for t in before):
+            return True
     return False
 
 
@@ -179,7 +202,7 @@ def answer_candidates(kind: str, passage: str, question: str) -> list[str]:
         return _AGE.findall(folded)
     if kind == "number":
         counts = [n for n in _DIGITS.findall(passage) if not _YEAR.fullmatch(n)]
-        counts += [w for w in tokens if (w in NUMBER_WORDS and NUMBER_WORDS[w] != "1") or w in QUANTIFIERS]
+        counts += [w for w in tokens if not _DIGITS.fullmatch(w) and _is_count(w)]
         return [c for c in counts if stem(c) not in question_stems]
     if kind == "date":
         dates = _YEAR.findall(passage) + [w for w in tokens if w in MONTHS or w in WEEKDAYS]

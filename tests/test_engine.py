@@ -81,6 +81,16 @@ def test_questions_the_article_does_not_answer_are_refused(engine, question):
             "Comment s'appelle le ministre russe de la défense ?",
             "Belousov",
         ),
+        (
+            "What is the name of the Russian president?",
+            "What is the name of the Russian defence minister?",
+            "Belousov",
+        ),
+        (
+            "Combien de ministres ont participé à la réunion au Kazakhstan ?",
+            "Combien de kilomètres les troupes ukrainiennes ont-elles dû reculer ?",
+            "neuf",
+        ),
         ("Qui a gagné la guerre ?", "Qui a juré d'expulser les soldats russes ?", "Zelenskiy"),
         ("What did Macron say about the missile attack?", "Which alliance did Belousov accuse?", "OTAN"),
         (
@@ -107,6 +117,8 @@ def test_passage_evidence_for_the_detail_asked():
     assert holds_detail("name", "ministre", kazakhstan, "Comment s'appelle le ministre ?")
     president = "le président ukrainien Volodymyr Zelenskiy a juré"
     assert not holds_detail("name", "president", president, "Comment s'appelle le président russe ?")
+    assert not holds_detail("count", "ministres", kazakhstan, "Combien de ministres ?")
+    assert holds_detail("count", "localités", "ont pris 28 localités", "Combien de localités ?")
     kind = "What kind of missiles?"
     assert not holds_detail("type", "missiles", "une attaque de missiles sur le pont", kind)
     assert holds_detail("type", "missiles", "une attaque de missiles de croisière", kind)
