@@ -11,6 +11,7 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
+from typing import NamedTuple
 
 from bot.errors import QuestionError
 from bot.grounding import answer_candidates, holds_detail, number_values, stands_in, ungrounded_facts
@@ -173,10 +174,15 @@ class Engine:
         passages = self._retriever.retrieve(query, self._top_k)
         timings.retrieve_ms = (self._clock() - started) * 1000
         cited = self._cited(passages, asked)
-        reason = self._refusal_reason(asked, cited)
-        if reason:
-            logger.debug("refusing %r: %s", text, reason)
-            yield finish(phrase("refusal", language), [], True, "refusal")
+        refusal = self._refusal(asked, cited)
+        if refusal:
+            logger.debug("refusing %r: %s", text, refusal.reason)
+            said = (
+                phrase("not_named", language, names=", ".join(refusal.unknown_names))
+                if refusal.unknown_names
+                else phrase("refusal", language)
+            )
+            yield finish(said, [], True, "refusal")
             return
         citations, markers = _citations(cited)
 
@@ -220,13 +226,13 @@ class Engine:
                     best.sort(key=lambda p: p.sentence)
         return best
 
-    def _refusal_reason(self, asked: Question, cited: list[Passage]) -> str | None:
+    def _refusal(self, asked: Question, cited: list[Passage]) -> Refusal | None:
         """Checks the code can make; the model is never asked whether it knows."""
         if not cited:
-            return "nothing retrieved"
+            return Refusal("nothing retrieved")
         missing_numbers = [n for n in asked.numbers if n not in self._article_numbers]
         if missing_numbers:
-            return f"the article has no {missing_numbers}"
+            return Refusal(f"the article has no {missing_numbers}")
         # Only French and English questions share enough words with a French text for this to mean anything.
         if (
             asked.language in ("fr", "en")
@@ -234,19 +240,19 @@ class Engine:
             and asked.content
             and not stems(asked.content) & self._article_stems
         ):
-            return "no word of the question stands in the article"
+            return Refusal("no word of the question stands in the article")
         if not _holds_what_is_asked(asked, " ".join(p.text for p in cited)):
-            return f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}"
+            return Refusal(f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}")
         return self._name_refusal(asked, cited[0])
 
-    def _name_refusal(self, asked: Question, best: Passage) -> str | None:
+    def _name_refusal(self, asked: Question, best: Passage) -> Refusal | None:
         """The question's names must stand in the article, and the localising ones where the answer is."""
         names = [n for n in asked.names if fold(n) not in stopwords()]
         # Names are spelled alike (or aliased) only in French and English questions.
         if asked.language in ("fr", "en"):
             unknown = [n for n in names if not stands_in(n, self._article_stems)]
             if unknown:
-                return f"the article never names {unknown}"
+                return Refusal(f"the article never names {unknown}", tuple(unknown))
         # A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
         # parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
         # subjects: Russia, its minister) point nowhere in particular.
@@ -258,7 +264,7 @@ class Engine:
             and not stands_in(n, context_stems)
         ]
         if elsewhere:
-            return f"{elsewhere} stand in another part of the article than the answer"
+            return Refusal(f"{elsewhere} stand in another part of the article than the answer")
         return None
 
     def _attributed_paragraphs(self, index: int) -> str:
@@ -338,6 +344,11 @@ class Engine:
             candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
             return bool(stems(words(draft)) & stems(word for c in candidates for word in words(c)))
         return True
+
+
+class Refusal(NamedTuple):
+    reason: str  # for the log
+    unknown_names: tuple[str, ...] = ()  # names the article never gives: the asker is told which
 
 
 def _holds_what_is_asked(asked: Question, passage: str) -> bool:

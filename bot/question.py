@@ -30,7 +30,7 @@ class Question:
     answer_kind: str | None  # "age", "number", "date", "person", "place" or None (open question)
     asked_detail: str | None  # a finer detail the passage must give evidence of: "birth", "city", "type"…
     detail_noun: str | None  # the thing a "type" question asks about ("missiles")
-    names: tuple[str, ...]  # capitalised words and acronyms, as written
+    names: tuple[str, ...]  # capitalised words and acronyms, as written; a run of them is one name
     numbers: tuple[str, ...]
     content: tuple[str, ...]  # folded content words
 
@@ -78,7 +78,8 @@ def _asked_detail(folded: str) -> tuple[str | None, str | None]:
     return None, None
 
 
-_NAME = re.compile(r"(?<![\w.])([A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+)")
+# A run of capitalised words is one name ("Emmanuel Macron"); it stands in a text when any part does.
+_NAME = re.compile(r"(?<![\w.])([A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+(?: [A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+)*)")
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 
 
@@ -92,7 +93,11 @@ def analyse(text: str, language: str) -> Question:
         (kind for kind in ("age", "number", "date", "person", "place") if _matches(kind, folded)), None
     )
     # A capitalised first word is just the start of the sentence, not a name.
-    names = tuple(match.group(1) for match in _NAME.finditer(text) if match.start() > 0)
+    names = tuple(
+        name
+        for match in _NAME.finditer(text)
+        if (name := match.group(1) if match.start() > 0 else match.group(1).partition(" ")[2])
+    )
     asked_detail, detail_noun = _asked_detail(folded)
     return Question(
         text=text,

@@ -108,6 +108,14 @@ def test_near_misses_are_refused_and_their_answerable_twins_are_not(engine, near
     assert fact in answered.answer
 
 
+def test_a_refusal_names_the_name_the_article_never_gives(engine):
+    answer = engine.answer("Que pense Emmanuel Macron de l'OTAN ?")
+    assert answer.refused
+    assert answer.answer == "L'article ne le dit pas : il ne mentionne pas Emmanuel Macron."
+    # A first name spelled otherwise does not hide the name the article gives.
+    assert not engine.answer("What did Vladimir Zelensky vow to do?").refused
+
+
 def test_passage_evidence_for_the_detail_asked():
     kazakhstan = "Lors d'une réunion des ministres au Kazakhstan, le ministre Andreï Belousov a déclaré"
     assert not holds_detail("birth", None, kazakhstan, "Where was Belousov born?")
