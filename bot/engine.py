@@ -11,18 +11,18 @@ import time
 import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
-from typing import NamedTuple
 
 from bot.errors import QuestionError
-from bot.grounding import answer_candidates, holds_detail, number_values, stands_in, ungrounded_facts
+from bot.grounding import answer_candidates, stands_in, ungrounded_facts
 from bot.llm import LlamaModel, Message, TextModel
 from bot.paths import PROMPTS_DIR
 from bot.prompts import phrase, render_file
 from bot.question import LanguageGuesser, Question, analyse
 from bot.records import Answer, Citation, Exchange, Passage, Timings
+from bot.refusal import RefusalChecks, holds_what_is_asked
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.text import content_words, fold, stems, stopwords, words
+from bot.text import content_words, stems, words
 from store.chroma_store import ArticleStore, open_client
 from store.chunking import split_paragraphs
 from store.embeddings import load_embedder
@@ -31,9 +31,6 @@ logger = logging.getLogger(__name__)
 
 # A second passage is cited with the first when its score is this close (hybrid score units).
 SECOND_PASSAGE_MARGIN = 0.01
-# Below this e5 similarity, a question sharing no word with the article is off-topic. Measured on the eval
-# set: off-topic questions 0.76-0.78; the lowest such answerable one ("How do Kyiv and its Western…") 0.82.
-OFF_TOPIC_SIMILARITY = 0.80
 # A sentence of the same paragraph this close to the best one is cited (and quoted) with it.
 NEIGHBOUR_MARGIN = 0.03
 # A passage this close to the best one may be cited first when only it holds the kind of answer asked for.
@@ -65,9 +62,7 @@ class Engine:
     ) -> None:
         self.article_text = article_text
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
-        self._article_numbers = number_values(article_text)
-        self._article_stems = stems(words(article_text))
-        self._paragraph_stems = [stems(words(paragraph)) for paragraph in self.article_paragraphs]
+        self._refusals = RefusalChecks(self.article_paragraphs)
         self._retriever = retriever
         self._model = model
         self._guesser = guesser
@@ -174,7 +169,7 @@ class Engine:
         passages = self._retriever.retrieve(query, self._top_k)
         timings.retrieve_ms = (self._clock() - started) * 1000
         cited = self._cited(passages, asked)
-        refusal = self._refusal(asked, cited)
+        refusal = self._refusals.check(asked, cited)
         if refusal:
             logger.debug("refusing %r: %s", text, refusal.reason)
             said = (
@@ -212,7 +207,7 @@ class Engine:
                 p
                 for p in passages
                 if passages[0].score - p.score < KIND_MARGIN
-                and _holds_what_is_asked(asked, p.text)
+                and holds_what_is_asked(asked, p.text)
                 and kept_names <= _names_standing_in(asked, p)
             ]
             passages = holding[:1] + [p for p in passages if p not in holding[:1]]
@@ -225,55 +220,6 @@ class Engine:
                 if neighbours:  # read in article order
                     best.sort(key=lambda p: p.sentence)
         return best
-
-    def _refusal(self, asked: Question, cited: list[Passage]) -> Refusal | None:
-        """Checks the code can make; the model is never asked whether it knows."""
-        if not cited:
-            return Refusal("nothing retrieved")
-        missing_numbers = [n for n in asked.numbers if n not in self._article_numbers]
-        if missing_numbers:
-            return Refusal(f"the article has no {missing_numbers}")
-        # Only French and English questions share enough words with a French text for this to mean anything.
-        if (
-            asked.language in ("fr", "en")
-            and max(p.score for p in cited) < OFF_TOPIC_SIMILARITY
-            and asked.content
-            and not stems(asked.content) & self._article_stems
-        ):
-            return Refusal("no word of the question stands in the article")
-        if not _holds_what_is_asked(asked, " ".join(p.text for p in cited)):
-            return Refusal(f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}")
-        return self._name_refusal(asked, cited[0])
-
-    def _name_refusal(self, asked: Question, best: Passage) -> Refusal | None:
-        """The question's names must stand in the article, and the localising ones where the answer is."""
-        names = [n for n in asked.names if fold(n) not in stopwords()]
-        # Names are spelled alike (or aliased) only in French and English questions.
-        if asked.language in ("fr", "en"):
-            unknown = [n for n in names if not stands_in(n, self._article_stems)]
-            if unknown:
-                return Refusal(f"the article never names {unknown}", tuple(unknown))
-        # A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
-        # parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
-        # subjects: Russia, its minister) point nowhere in particular.
-        context_stems = stems(words(self._attributed_paragraphs(best.paragraph)))
-        elsewhere = [
-            n
-            for n in names
-            if sum(stands_in(n, paragraph) for paragraph in self._paragraph_stems) == 1
-            and not stands_in(n, context_stems)
-        ]
-        if elsewhere:
-            return Refusal(f"{elsewhere} stand in another part of the article than the answer")
-        return None
-
-    def _attributed_paragraphs(self, index: int) -> str:
-        """A paragraph, with the ones before it while it is a quotation: a quote's speaker is named there."""
-        texts = [self.article_paragraphs[index]]
-        while index > 0 and texts[-1].lstrip().startswith(('"', "«", "“")):
-            index -= 1
-            texts.append(self.article_paragraphs[index])
-        return " ".join(texts)
 
     def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:
         lead = [p for p in (self._retriever.passage(f"p{i}s0") for i in range(2)) if p is not None]
@@ -344,19 +290,6 @@ class Engine:
             candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
             return bool(stems(words(draft)) & stems(word for c in candidates for word in words(c)))
         return True
-
-
-class Refusal(NamedTuple):
-    reason: str  # for the log
-    unknown_names: tuple[str, ...] = ()  # names the article never gives: the asker is told which
-
-
-def _holds_what_is_asked(asked: Question, passage: str) -> bool:
-    """Does the passage hold the kind of answer (a number, a person…) and the detail (a birth, a name…)
-    the question asks for?"""
-    if asked.answer_kind and not answer_candidates(asked.answer_kind, passage, asked.text):
-        return False
-    return not asked.asked_detail or holds_detail(asked.asked_detail, asked.detail_noun, passage, asked.text)
 
 
 def _names_standing_in(asked: Question, passage: Passage) -> set[str]:
