@@ -1,0 +1,102 @@
+"""Inline mode: `@bot question` offers quotes from retrieval at once, plus a ready answer or a ✨ Generate
+button that streams one into the message sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import TYPE_CHECKING
+
+from telegram import InlineKeyboardButton, InlineQueryResultsButton, Update
+
+from bot.telegram_commands import Context, user_language
+from bot.telegram_render import InlineSink, cache_key, escape, inline_results, say
+from bot.telegram_stream import Lru
+
+if TYPE_CHECKING:
+    from bot.records import Passage
+    from bot.telegram_app import FrontEnd
+
+
+class InlineMode:
+    """The inline handlers and their caches; answers go through the front end, like those in chats."""
+
+    def __init__(self, front: FrontEnd, debounce: float) -> None:
+        self.front, self.debounce = front, debounce
+        # cache key -> question: result ids and button data have room for the key only (64 bytes)
+        self._questions: Lru[str, str] = Lru(1024)
+        self._passages: Lru[str, list[Passage]] = Lru(256)
+        self._started: Lru[str, bool] = Lru(1024)  # inline_message_id already being answered
+        self._latest: dict[int, int] = {}  # user -> newest inline query ticket (debounce)
+        self._tickets = itertools.count(1)
+
+    async def outlasts_debounce(self, user_id: int) -> bool:
+        """Wait out the debounce: False if a later keystroke of this user replaced the query meanwhile."""
+        ticket = self._latest[user_id] = next(self._tickets)
+        await asyncio.sleep(self.debounce)
+        if self._latest.get(user_id) != ticket:
+            return False
+        del self._latest[user_id]
+        return True
+
+    async def on_inline_query(self, update: Update, context: Context) -> None:
+        """@bot question: quotes from retrieval (fast), plus a ready answer or a button to generate one."""
+        query = update.inline_query
+        if query is None:
+            return
+        front = self.front
+        text, lang = query.query.strip(), user_language(update)
+        if not text or len(text) > front.settings.max_question_chars:
+            hint = say("inline_hint" if not text else "inline_too_long", lang)
+            await query.answer(
+                [], cache_time=300, button=InlineQueryResultsButton(hint, start_parameter="help")
+            )
+            return
+        if not await self.outlasts_debounce(query.from_user.id):
+            return
+        key = cache_key(text)
+        self._questions[key] = text
+        passages = self._passages.get(key)
+        if passages is None:
+            passages = self._passages[key] = await front.offload(front.engine.retrieve, text, 5)
+        lang = await front.offload(front.engine.detect_language, text)
+        results = inline_results(text, key, passages, front.model.cached(text), lang, context.bot.username)
+        await query.answer(results, cache_time=30, is_personal=False)
+
+    async def answer_inline(self, context: Context, inline_message_id: str, question: str) -> None:
+        """Stream the answer to an inline question into the message sent through inline mode."""
+        if inline_message_id in self._started:
+            return
+        self._started[inline_message_id] = True
+        front = self.front
+        lang = await front.offload(front.engine.detect_language, question)
+        link = f"https://t.me/{context.bot.username}?start=article"
+        header = f"❓ <b>{escape(question)}</b>"
+        sink = InlineSink(
+            context.bot, inline_message_id, header, interval=front.group_interval, clock=front.clock
+        )
+        await front.respond(
+            sink, question, None, lang, InlineKeyboardButton(say("article_button", lang), url=link)
+        )
+
+    async def on_generate_button(self, update: Update, context: Context) -> None:
+        """The ✨ Generate answer button of an inline message."""
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        question = self._questions.get(query.data.removeprefix("gen:"))
+        if question is None or query.inline_message_id is None:
+            await query.answer(say("inline_expired", user_language(update)), show_alert=True)
+            return
+        started = query.inline_message_id in self._started
+        await query.answer(say("in_progress", user_language(update)) if started else None)
+        await self.answer_inline(context, query.inline_message_id, question)
+
+    async def on_chosen_inline(self, update: Update, context: Context) -> None:
+        """A 'generate' result was sent (needs /setinlinefeedback): start answering at once."""
+        chosen = update.chosen_inline_result
+        if chosen is None or chosen.inline_message_id is None or not chosen.result_id.startswith("gen:"):
+            return
+        question = self._questions.get(chosen.result_id.removeprefix("gen:"), chosen.query)
+        await self.answer_inline(context, chosen.inline_message_id, question)
