@@ -5,6 +5,7 @@ It knows nothing of Telegram, so the CLI, the eval and the bench drive it the sa
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import time
@@ -22,7 +23,7 @@ from bot.records import Answer, Citation, Exchange, Passage, Timings
 from bot.refusal import RefusalChecks, holds_what_is_asked
 from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.text import content_words, stems, words
+from bot.text import content_words, stem, stems, words
 from store.chroma_store import ArticleStore, open_client
 from store.chunking import split_paragraphs
 from store.embeddings import load_embedder
@@ -63,6 +64,7 @@ class Engine:
         self.article_text = article_text
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
         self._refusals = RefusalChecks(self.article_paragraphs)
+        self._article_language = guesser.detect(article_text)
         self._retriever = retriever
         self._model = model
         self._guesser = guesser
@@ -186,8 +188,9 @@ class Engine:
         if language in self._model_languages and asked.answer_kind:
             draft = ""
             for draft in self._generate(asked, cited):
-                timings.first_token_ms = timings.first_token_ms or (self._clock() - started) * 1000
-                yield f"{draft} {markers}"
+                if draft:
+                    timings.first_token_ms = timings.first_token_ms or (self._clock() - started) * 1000
+                    yield f"{draft} {markers}"
             if draft and self._verified(draft, asked, cited):
                 yield finish(f"{draft} {markers}", citations, False, "model")
                 return
@@ -254,7 +257,8 @@ class Engine:
         return messages
 
     def _generate(self, asked: Question, cited: list[Passage]) -> Iterator[str]:
-        """Stream the model's answer up to the last grounded word; stop at the first ungrounded fact."""
+        """Stream the model's answer up to the last grounded word. At the first ungrounded fact, or if the
+        model fails, the last item is "": a sentence cut short is never the answer."""
         text = ""
         try:
             for piece in self._model.stream(self._messages(asked, cited), max_tokens=self._max_answer_tokens):
@@ -264,11 +268,13 @@ class Engine:
                 complete = text.rsplit(" ", 1)[0] if " " in text else ""
                 visible = _MARKER.sub("", complete).strip()
                 if visible and ungrounded_facts(visible, [p.text for p in cited]):
+                    yield ""
                     return
                 if visible:
                     yield visible
         except Exception:
             logger.warning("the model failed; quoting the passage instead", exc_info=True)
+            yield ""
             return
         final = _MARKER.sub("", text.split("\n")[0]).strip()[:MAX_ANSWER_CHARS]
         if final:
@@ -286,10 +292,27 @@ class Engine:
             return False  # says nothing the passage says beyond the question's own words
         if len(new_facts & passage_stems) < GROUNDED_SHARE * len(new_facts):
             return False  # mostly words of its own: a small model's paraphrase drifts from the passage
+        if asked.language == self._article_language and _stray_words(draft, [*passages, asked.text]):
+            return False  # "28 localités spéciales": a word the passage never puts there
         if asked.answer_kind:
             candidates = answer_candidates(asked.answer_kind, " ".join(passages), asked.text)
             return bool(stems(words(draft)) & stems(word for c in candidates for word in words(c)))
         return True
+
+
+def _stray_words(draft: str, sources: list[str]) -> list[str]:
+    """The draft's content words that share no neighbour with the sources: for a draft in the sources'
+    language, each word taken from them comes with a word it stands next to there ("28 localités")."""
+    pairs = {pair for text in sources for pair in itertools.pairwise(stem(w) for w in words(text))}
+    draft_stems = [stem(word) for word in words(draft)]
+    content = stems(content_words(draft))
+    return [
+        word
+        for i, word in enumerate(draft_stems)
+        if word in content
+        and (i == 0 or (draft_stems[i - 1], word) not in pairs)
+        and (i + 1 == len(draft_stems) or (word, draft_stems[i + 1]) not in pairs)
+    ]
 
 
 def _names_standing_in(asked: Question, passage: Passage) -> set[str]:

@@ -82,6 +82,23 @@ def test_invented_name_from_the_model_falls_back(scripted_engine):
     assert answer.citations[0].quote in answer.answer
 
 
+def test_an_answer_cut_short_at_an_ungrounded_name_is_not_kept(scripted_engine):
+    # Cut before "Sergueï", the rest would pass every check: "… ce mois-ci, a déclaré [1]".
+    engine, _ = scripted_engine(
+        "Les forces russes ont pris 28 localités ce mois-ci, a déclaré Sergueï Choïgou."
+    )
+    answer = engine.answer(ARTICLE_FACT)
+    assert not answer.answer.startswith("Les forces russes ont pris")
+    assert answer.citations[0].quote in answer.answer
+
+
+def test_a_word_the_passage_never_puts_there_falls_back(scripted_engine):
+    engine, _ = scripted_engine("Les forces russes ont pris 28 localités spéciales.")
+    answer = engine.answer(ARTICLE_FACT)
+    assert "spéciales" not in answer.answer
+    assert answer.citations[0].quote in answer.answer
+
+
 def test_garbage_from_the_model_falls_back(scripted_engine):
     engine, _ = scripted_engine("}}}} ### ))))")
     answer = engine.answer(ARTICLE_FACT)
