@@ -148,7 +148,7 @@ class Engine:
         return final
 
     def stream(self, question: str, follow_up: Exchange | None = None) -> Iterator[str | Answer]:
-        """Yield the verified answer text so far (growing), then the final Answer."""
+        """Yield text to show meanwhile (the quote, while the model writes), then the final Answer."""
         started = self._clock()
         language = self._guesser.detect(question)
         text = self.check_question(question, language)
@@ -183,23 +183,20 @@ class Engine:
             return
         citations, markers = _citations(cited)
 
+        separator = " " if len({p.paragraph for p in cited}) == 1 else " […] "
+        quote = separator.join(p.text for p in cited)
+        quoted = phrase("extractive", language, marker=markers, quote=quote)
         # The model answers questions that ask for a checkable kind of fact (a number, a date, a name…);
         # for open questions a small model's paraphrase was wrong more often than the quoted sentence.
         if language in self._model_languages and asked.answer_kind:
-            draft = ""
-            for draft in self._generate(asked, cited):
-                if draft:
-                    timings.first_token_ms = timings.first_token_ms or (self._clock() - started) * 1000
-                    yield f"{draft} {markers}"
-            if draft and self._verified(draft, asked, cited):
-                yield finish(f"{draft} {markers}", citations, False, "model")
+            # The quote is shown at once; the model's short answer replaces it only if it passes every check.
+            timings.first_token_ms = (self._clock() - started) * 1000
+            yield quoted
+            written = self._written_answer(asked, cited)
+            if written:
+                yield finish(f"{written} {markers}", citations, False, "model")
                 return
-            logger.debug("model answer %r failed verification; quoting the passage instead", draft)
-        separator = " " if len({p.paragraph for p in cited}) == 1 else " […] "
-        quote = separator.join(p.text for p in cited)
-        yield finish(
-            phrase("extractive", language, marker=markers, quote=quote), citations, False, "extractive"
-        )
+        yield finish(quoted, citations, False, "extractive")
 
     def _cited(self, passages: list[Passage], asked: Question) -> list[Passage]:
         """The best passage, or a close runner-up that holds the kind of answer the question asks for
@@ -256,29 +253,28 @@ class Engine:
             messages.append({"role": "assistant", "content": example["answer"]})
         return messages
 
-    def _generate(self, asked: Question, cited: list[Passage]) -> Iterator[str]:
-        """Stream the model's answer up to the last grounded word. At the first ungrounded fact, or if the
-        model fails, the last item is "": a sentence cut short is never the answer."""
+    def _written_answer(self, asked: Question, cited: list[Passage]) -> str:
+        """The model's short answer if it passes every check, else "". Generation stops at the first
+        ungrounded number or name: an answer cut short is never kept."""
+        passages = [p.text for p in cited]
         text = ""
         try:
             for piece in self._model.stream(self._messages(asked, cited), max_tokens=self._max_answer_tokens):
                 text += piece
                 if "\n" in text or len(text) > MAX_ANSWER_CHARS:
                     break
-                complete = text.rsplit(" ", 1)[0] if " " in text else ""
-                visible = _MARKER.sub("", complete).strip()
-                if visible and ungrounded_facts(visible, [p.text for p in cited]):
-                    yield ""
-                    return
-                if visible:
-                    yield visible
+                complete = _MARKER.sub("", text.rsplit(" ", 1)[0] if " " in text else "")
+                if ungrounded_facts(complete, passages):
+                    logger.debug("model answer %r has an ungrounded fact; quoting instead", complete)
+                    return ""
         except Exception:
             logger.warning("the model failed; quoting the passage instead", exc_info=True)
-            yield ""
-            return
-        final = _MARKER.sub("", text.split("\n")[0]).strip()[:MAX_ANSWER_CHARS]
-        if final:
-            yield final
+            return ""
+        answer = _MARKER.sub("", text.split("\n")[0]).strip()[:MAX_ANSWER_CHARS]
+        if answer and self._verified(answer, asked, cited):
+            return answer
+        logger.debug("model answer %r failed verification; quoting the passage instead", answer)
+        return ""
 
     def _verified(self, draft: str, asked: Question, cited: list[Passage]) -> bool:
         passages = [p.text for p in cited]

@@ -123,10 +123,13 @@ def test_stream_never_shows_an_ungrounded_number(scripted_engine):
     assert all("35" not in draft for draft in drafts)
 
 
-def test_stream_yields_growing_drafts_then_the_answer(engine):
-    items = list(engine.stream(ARTICLE_FACT))
-    final = items[-1]
-    assert not isinstance(final, str)
+def test_stream_shows_the_quote_while_the_model_writes_then_the_answer(scripted_engine):
+    engine, model = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.")
+    *meanwhile, final = list(engine.stream(ARTICLE_FACT))
+    assert model.calls
+    assert len(meanwhile) == 1
+    assert "« Les forces russes progressent" in meanwhile[0] and "[1]" in meanwhile[0]
+    assert final.answer == "Les forces russes ont pris 28 localités ce mois-ci. [1]"
     assert final.timings.total_ms >= final.timings.first_token_ms > 0
 
 
