@@ -1,5 +1,6 @@
-"""Checks the code can make: do an answer's numbers and names stand in the cited passages, and does a
-passage hold the kind of answer the question asks for (a number, a date, a person, a place)?"""
+"""Checks the code can make: do an answer's numbers and names stand in the cited passages (aliases
+allowed), and does a passage hold the kind of answer the question asks for (a number, a date, a person,
+a place) and the detail it asks about (a birth, a city, a name, what a number counts…)?"""
 
 from __future__ import annotations
 
@@ -143,11 +144,15 @@ def _is_count(word: str) -> bool:
     return bool(_DIGITS.fullmatch(word)) or NUMBER_WORDS.get(word, "1") != "1" or word in QUANTIFIERS
 
 
+def _positions(noun: str, tokens: list[str]) -> list[int]:
+    return [i for i, token in enumerate(tokens) if stem(token) == stem(noun)]
+
+
 def _counted(noun: str, passage: str) -> bool:
     """Does a number of the passage count this noun ("28 localités", "milliers de soldats")? A noun the
     passage does not hold (another language) is given the benefit of the doubt."""
     tokens = words(passage)
-    at = [i for i, token in enumerate(tokens) if stem(token) == stem(noun)]
+    at = _positions(noun, tokens)
     if not at:
         return True
     for i in at:
@@ -161,7 +166,7 @@ def _qualifies(noun: str, passage: str, question: str) -> bool:
     """Is the noun qualified in the passage by a word next to it ("missiles de croisière", "cruise
     missiles")? A noun the passage does not hold (another language) is given the benefit of the doubt."""
     tokens = words(passage)
-    at = [i for i, token in enumerate(tokens) if stem(token) == stem(noun)]
+    at = _positions(noun, tokens)
     if not at:
         return True
     meaningful = set(content_words(passage)) - {t for t in tokens if stem(t) in stems(words(question))}

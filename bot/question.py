@@ -29,7 +29,7 @@ class Question:
     is_injection: bool
     answer_kind: str | None  # "age", "number", "date", "person", "place" or None (open question)
     asked_detail: str | None  # a finer detail the passage must give evidence of: "birth", "city", "type"…
-    detail_noun: str | None  # the thing a "type" question asks about ("missiles")
+    detail_noun: str | None  # what a "type", "name" or "count" question asks about ("missiles")
     names: tuple[str, ...]  # capitalised words and acronyms, as written; a run of them is one name
     numbers: tuple[str, ...]
     content: tuple[str, ...]  # folded content words
