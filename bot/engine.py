@@ -58,7 +58,7 @@ class Engine:
         top_k: int = 4,
         max_question_chars: int = 500,
         max_answer_tokens: int = 48,
-        model_languages: tuple[str, ...] = ("fr", "en"),
+        model_languages: tuple[str, ...] = (),
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.article_text = article_text
@@ -71,7 +71,7 @@ class Engine:
         self._top_k = top_k
         self._max_question_chars = max_question_chars
         self._max_answer_tokens = max_answer_tokens
-        self._model_languages = model_languages
+        self._model_languages = model_languages or (self._article_language,)
         self._clock = clock
 
     @classmethod

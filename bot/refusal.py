@@ -43,6 +43,10 @@ class RefusalChecks:
         missing_numbers = [n for n in asked.numbers if n not in self._article_numbers]
         if missing_numbers:
             return Refusal(f"the article has no {missing_numbers}")
+        names = [n for n in asked.names if fold(n) not in stopwords()]
+        unknown = [n for n in names if not stands_in(n, self._article_stems)]
+        if asked.language in LEXICAL_LANGUAGES and unknown:
+            return Refusal(f"the article never names {unknown}", tuple(unknown))
         if (
             asked.language in LEXICAL_LANGUAGES
             and max(p.score for p in cited) < OFF_TOPIC_SIMILARITY
@@ -52,15 +56,10 @@ class RefusalChecks:
             return Refusal("no word of the question stands in the article")
         if not holds_what_is_asked(asked, " ".join(p.text for p in cited)):
             return Refusal(f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}")
-        return self._names_check(asked, cited[0])
+        return self._elsewhere_check(names, cited[0])
 
-    def _names_check(self, asked: Question, best: Passage) -> Refusal | None:
-        """The question's names must stand in the article, and the localising ones where the answer is."""
-        names = [n for n in asked.names if fold(n) not in stopwords()]
-        if asked.language in LEXICAL_LANGUAGES:
-            unknown = [n for n in names if not stands_in(n, self._article_stems)]
-            if unknown:
-                return Refusal(f"the article never names {unknown}", tuple(unknown))
+    def _elsewhere_check(self, names: list[str], best: Passage) -> Refusal | None:
+        """A name the article gives in one paragraph only must stand where the answer is."""
         # A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
         # parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
         # subjects: Russia, its minister) point nowhere in particular.

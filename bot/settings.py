@@ -43,7 +43,9 @@ class Settings(BaseSettings):
     seed: int = 42
     max_answer_tokens: int = Field(default=48, ge=4, le=512)
     # Languages the model writes answers in; other askers get the quoted passage framed in their language.
-    model_languages: Annotated[list[str], NoDecode] = ["fr", "en"]
+    # Empty: the article's own language only, where every word of an answer can be checked against the
+    # passage (the bundled model's English answers that passed the looser cross-language checks were wrong).
+    model_languages: Annotated[list[str], NoDecode] = []
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
 
     # Questions

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,8 +85,9 @@ class ScriptedModel:
 
 @pytest.fixture
 def scripted_engine(settings: Settings, retriever: Retriever, guesser: LanguageGuesser):
-    def build(reply: str | Exception) -> tuple[Engine, ScriptedModel]:
+    def build(reply: str | Exception, **options: Any) -> tuple[Engine, ScriptedModel]:
         model = ScriptedModel(reply)
-        return Engine(settings.article_path.read_text(encoding="utf-8"), retriever, model, guesser), model
+        article = settings.article_path.read_text(encoding="utf-8")
+        return Engine(article, retriever, model, guesser, **options), model
 
     return build

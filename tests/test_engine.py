@@ -55,8 +55,8 @@ def test_questions_the_article_does_not_answer_are_refused(engine, question):
 
 
 def test_refusal_is_in_the_askers_language(engine):
-    assert engine.answer("Quelle est la capitale de la France ?").answer == "L'article ne le dit pas."
-    assert engine.answer("What is the capital of France?").answer == "The article does not say."
+    assert engine.answer("Quelle est la recette des crêpes ?").answer == "L'article ne le dit pas."
+    assert engine.answer("Give me a recipe for pancakes.").answer == "The article does not say."
 
 
 def test_summary_quotes_the_lead(engine):
@@ -117,6 +117,13 @@ def test_grounded_model_answer_is_kept(scripted_engine):
     assert answer.answer == "Les forces russes ont pris 28 localités ce mois-ci. [1]"
 
 
+def test_by_default_only_askers_in_the_articles_language_reach_the_model(scripted_engine):
+    engine, model = scripted_engine("The Ukrainian President Ukrainiia.")
+    answer = engine.answer("How many localities did the Russian forces take this month?")
+    assert not model.calls
+    assert answer.answer.startswith("According to the article [1]") and "28 localités" in answer.answer
+
+
 def test_stream_never_shows_an_ungrounded_number(scripted_engine):
     engine, _ = scripted_engine("Les Russes ont pris 35 localités ce mois-ci.")
     drafts = [item for item in engine.stream(ARTICLE_FACT) if isinstance(item, str)]
@@ -148,8 +155,11 @@ def test_grounding_check_names_what_is_missing():
 
 
 def test_model_answer_in_the_wrong_language_falls_back(scripted_engine):
-    engine, _ = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.")
+    engine, model = scripted_engine(
+        "Les forces russes ont pris 28 localités ce mois-ci.", model_languages=("fr", "en")
+    )
     answer = engine.answer("How many localities did the Russian forces take this month?")
+    assert model.calls, "English askers reach the model when MODEL_LANGUAGES lists en"
     assert answer.language == "en"
     assert answer.answer.startswith("According to the article [1]")
     assert "28 localités" in answer.answer

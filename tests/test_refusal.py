@@ -45,6 +45,11 @@ from bot.text import stems, words
         ("Qui a gagné la guerre ?", "Qui a juré d'expulser les soldats russes ?", "Zelenskiy"),
         ("What did Macron say about the missile attack?", "Which alliance did Belousov accuse?", "OTAN"),
         (
+            "Quels autres pays ont envoyé des ministres à la réunion au Kazakhstan ?",
+            "Which country annexed Crimea in 2014?",
+            "Moscou",
+        ),
+        (
             "What did Zelensky say this week about the attack on the bridge?",
             "What did Zelensky vow to do?",
             "expulser",
