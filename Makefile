@@ -24,6 +24,7 @@ eval: setup
 	.venv/bin/articlebot eval
 	.venv/bin/articlebot eval --set evals/heldout.jsonl
 	.venv/bin/articlebot eval --set evals/heldout2.jsonl
+	.venv/bin/articlebot eval --set evals/heldout3.jsonl
 
 bench: setup
 	.venv/bin/articlebot bench

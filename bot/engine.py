@@ -20,7 +20,7 @@ from bot.paths import PROMPTS_DIR
 from bot.prompts import phrase, render_file
 from bot.question import LanguageGuesser, Question, analyse
 from bot.records import Answer, Citation, Exchange, Passage, Timings
-from bot.refusal import RefusalChecks, holds_what_is_asked
+from bot.refusal import RefusalChecks, attribution_chain, holds_what_is_asked
 from bot.retrieval import Retriever
 from bot.settings import Settings
 from bot.text import content_words, stem, stems, words
@@ -219,7 +219,23 @@ class Engine:
                 best.append(passages[1])
                 if neighbours:  # read in article order
                     best.sort(key=lambda p: p.sentence)
+        if asked.answer_kind == "person" and best:
+            best += self._speaker(best, asked)
         return best
+
+    def _speaker(self, cited: list[Passage], asked: Question) -> list[Passage]:
+        """For "who said…" about a quotation that names nobody: the nearest earlier sentence naming its
+        speaker ("…", a déclaré M. Belousov), to cite with it."""
+        if answer_candidates("person", " ".join(p.text for p in cited), asked.text):
+            return []
+        first = cited[0]
+        chain = attribution_chain(self.article_paragraphs, first.paragraph)
+        before = (first.paragraph, first.sentence)
+        earlier = [c for c in reversed(self._retriever.chunks) if (c.paragraph, c.sentence) < before]
+        for chunk in (c for c in earlier if c.paragraph in chain):
+            if answer_candidates("person", chunk.text, asked.text):
+                return [p for p in [self._retriever.passage(chunk.chunk_id)] if p is not None]
+        return []
 
     def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:
         lead = [p for p in (self._retriever.passage(f"p{i}s0") for i in range(2)) if p is not None]

@@ -75,12 +75,15 @@ class RefusalChecks:
         return None
 
     def _attributed_paragraphs(self, index: int) -> str:
-        """A paragraph, with the ones before it while it is a quotation: a quote's speaker is named there."""
-        texts = [self._paragraphs[index]]
-        while index > 0 and texts[-1].lstrip().startswith(_QUOTE_MARKS):
-            index -= 1
-            texts.append(self._paragraphs[index])
-        return " ".join(texts)
+        return " ".join(self._paragraphs[i] for i in attribution_chain(self._paragraphs, index))
+
+
+def attribution_chain(paragraphs: list[str], index: int) -> list[int]:
+    """A paragraph's index, then those before it while it is a quotation: a quote's speaker is named there."""
+    chain = [index]
+    while chain[-1] > 0 and paragraphs[chain[-1]].lstrip().startswith(_QUOTE_MARKS):
+        chain.append(chain[-1] - 1)
+    return chain
 
 
 def holds_what_is_asked(asked: Question, passage: str) -> bool:

@@ -43,6 +43,17 @@ from bot.text import stems, words
             "neuf",
         ),
         ("Qui a gagné la guerre ?", "Qui a juré d'expulser les soldats russes ?", "Zelenskiy"),
+        (
+            "Quel jour exact a eu lieu l'attaque contre le pont ?",
+            "Quel jour le ministre a-t-il fait ces déclarations ?",
+            "vendredi",
+        ),
+        ("How much does Russia spend on defence?", "How much land has Russia taken this year?", "880"),
+        (
+            "Qui a dit que l'OTAN renforçait sa présence en Asie ?",
+            "Who said Russian forces were advancing in all tactical directions?",
+            "Belousov",  # the quote's speaker, named in the paragraph before it
+        ),
         ("What did Macron say about the missile attack?", "Which alliance did Belousov accuse?", "OTAN"),
         (
             "Quels autres pays ont envoyé des ministres à la réunion au Kazakhstan ?",
