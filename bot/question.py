@@ -46,6 +46,10 @@ class LanguageGuesser:
         )
 
     def detect(self, text: str, default: str = "en") -> str:
+        # Names sway the detector ("Who is Belousov?" reads as French); judge by the other words.
+        without_names = _NAME.sub(lambda m: m.group(0) if m.start() == 0 else "", text)
+        if re.search(r"\w", without_names):
+            text = without_names
         confidences = self._detector.compute_language_confidence_values(text)
         if not confidences or confidences[0].value == 0:
             return default

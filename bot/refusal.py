@@ -8,18 +8,27 @@ the names it gives, standing where the answer is.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import NamedTuple
+
+import numpy as np
 
 from bot.grounding import answer_candidates, holds_detail, number_values, stands_in
 from bot.question import Question
 from bot.records import Passage
-from bot.text import fold, stems, stopwords, words
+from bot.text import content_words, fold, stems, stopwords, words
+from store.embeddings import Embedder
 
 # Below this e5 similarity, a question sharing no word with the article is off-topic. Measured on the eval
 # set: off-topic questions 0.76-0.78; the lowest such answerable one ("How do Kyiv and its Western…") 0.82.
 OFF_TOPIC_SIMILARITY = 0.80
 # Only French and English questions share words (and names) with a French text often enough to judge by.
 LEXICAL_LANGUAGES = ("fr", "en")
+# A question word has a translation in the article when e5 puts an article word this close to it. Measured
+# on single words: meeting/réunion 0.94, war/guerre 0.94, soldiers/soldats 0.97; unrelated pairs up to 0.92
+# (recipe/préparation). A question is on topic when at least half its words have one.
+TRANSLATION_SIMILARITY = 0.93
+TRANSLATED_SHARE = 0.5
 _QUOTE_MARKS = ('"', "«", "“")
 
 
@@ -29,8 +38,9 @@ class Refusal(NamedTuple):
 
 
 class RefusalChecks:
-    def __init__(self, paragraphs: list[str]) -> None:
+    def __init__(self, paragraphs: list[str], embedder: Embedder | None = None) -> None:
         self._paragraphs = paragraphs
+        self._embedder = embedder
         article = " ".join(paragraphs)
         self._article_numbers = number_values(article)
         self._article_stems = stems(words(article))
@@ -47,16 +57,33 @@ class RefusalChecks:
         unknown = [n for n in names if not stands_in(n, self._article_stems)]
         if asked.language in LEXICAL_LANGUAGES and unknown:
             return Refusal(f"the article never names {unknown}", tuple(unknown))
-        if (
-            asked.language in LEXICAL_LANGUAGES
-            and max(p.score for p in cited) < OFF_TOPIC_SIMILARITY
-            and asked.content
-            and not stems(asked.content) & self._article_stems
-        ):
-            return Refusal("no word of the question stands in the article")
+        if self._off_topic(asked, max(p.score for p in cited)):
+            return Refusal("no word of the question stands in the article, nor has a translation there")
         if not holds_what_is_asked(asked, " ".join(p.text for p in cited)):
             return Refusal(f"the passage gives no {asked.answer_kind or ''} {asked.asked_detail or ''}")
         return self._elsewhere_check(names, cited[0])
+
+    def _off_topic(self, asked: Question, similarity: float) -> bool:
+        if asked.language not in LEXICAL_LANGUAGES or not asked.content or similarity >= OFF_TOPIC_SIMILARITY:
+            return False
+        if stems(asked.content) & self._article_stems:
+            return False
+        # English words seldom share a stem with a French article ("meeting", "réunion"): look for
+        # translations instead.
+        return self._translated_share(list(asked.content)) < TRANSLATED_SHARE
+
+    def _translated_share(self, question_words: list[str]) -> float:
+        if self._embedder is None:
+            return 0.0
+        vectors = self._embedder.embed_passages(question_words)
+        nearest = (vectors @ self._article_word_vectors.T).max(axis=1)
+        return float(np.mean(nearest >= TRANSLATION_SIMILARITY))
+
+    @cached_property
+    def _article_word_vectors(self) -> np.ndarray:
+        """Every content word of the article, embedded once, when first needed (~0.4 s)."""
+        assert self._embedder is not None
+        return self._embedder.embed_passages(sorted(set(content_words(" ".join(self._paragraphs)))))
 
     def _elsewhere_check(self, names: list[str], best: Passage) -> Refusal | None:
         """A name the article gives in one paragraph only must stand where the answer is."""

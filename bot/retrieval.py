@@ -35,6 +35,10 @@ class Retriever:
         self._bm25.index(corpus, show_progress=False)
         self._vocabulary = {token for document in corpus for token in document}
 
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder
+
     def passage(self, chunk_id: str, score: float = 0.0) -> Passage | None:
         chunk = self._by_id.get(chunk_id)
         if chunk is None:

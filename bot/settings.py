@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     top_k: int = Field(default=4, ge=1, le=20)
 
     # The model: a bundled default, or any GGUF by path, or a Hugging Face repo + file
-    default_model: Literal["smollm2", "gemma3"] = "smollm2"
+    default_model: Literal["gemma3", "smollm2"] = "gemma3"
     model_path: Path | None = None
     model_repo: str | None = None
     model_file: str | None = None

@@ -78,7 +78,7 @@ def test_ingest_is_idempotent_from_the_cli(cli_tmp):
 def test_info_json_reports_the_settings_in_force(cli_tmp):
     result = run_cli(cli_tmp, "info", "--json")
     info = json.loads(result.stdout)
-    assert info["model_path"].endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert info["model_path"].endswith("gemma-3-270m-q4_k_m.gguf")
     assert info["embedder"] == "e5"
     assert info["chroma"] == str(cli_tmp / "chroma")
     assert info["chunks"] == 11
@@ -97,6 +97,16 @@ def test_corrupt_model_file_names_the_setting(tmp_path):
     result = run_cli(tmp_path, "ask", "Qui ?", MODEL_PATH=str(corrupt))
     assert result.returncode == 2
     assert "MODEL_PATH" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_corrupt_assembled_default_model_says_what_to_delete(tmp_path):
+    assembled = tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf"
+    assembled.parent.mkdir()
+    assembled.write_bytes(b"GGUF" + b"\x00half-written" * 1000)
+    result = run_cli(tmp_path, "ask", "Qui ?")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert f"{assembled} is corrupt: delete it" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_run_without_token_is_a_one_line_error(tmp_path):

@@ -163,3 +163,17 @@ def test_model_answer_in_the_wrong_language_falls_back(scripted_engine):
     assert answer.language == "en"
     assert answer.answer.startswith("According to the article [1]")
     assert "28 localités" in answer.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("Who is Belousov?", "en"),
+        ("Who is Andrei Belousov?", "en"),
+        ("Qu'a promis Zelensky ?", "fr"),
+        ("Wie viele Ortschaften hat Russland diesen Monat eingenommen?", "de"),
+        ("Где прошла встреча?", "ru"),
+    ],
+)
+def test_names_do_not_sway_the_language_of_the_answer(engine, question, language):
+    assert engine.answer(question).language == language
