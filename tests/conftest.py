@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,9 +21,17 @@ from store.embeddings import E5Embedder
 from tests.telegram_fixtures import *  # noqa: F403 - the Telegram stand-in and bot fixtures
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One model cache for the whole run (every engine, CLI subprocess and bench in it), so the default
+    GGUF is assembled once, not 250 MB per test."""
+    cache = Path(tempfile.mkdtemp(prefix="articlebot-models-"))
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+    os.environ["MODEL_CACHE_DIR"] = str(cache)
+
+
 def make_settings(tmp: Path, **overrides: object) -> Settings:
-    """Settings that ignore the developer's .env and keep every file under tmp."""
-    values = {"chroma_path": tmp / "chroma", "model_cache_dir": tmp / "models", **overrides}
+    """Settings that ignore the developer's .env and keep every file under tmp (models: the run's cache)."""
+    values = {"chroma_path": tmp / "chroma", **overrides}
     return Settings(_env_file=None, **values)
 
 

@@ -193,8 +193,8 @@ def long_article_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
     article = directory / "article.txt"
     text = BUNDLED_ARTICLE.read_text(encoding="utf-8").strip()
     article.write_text("\n\n".join([text] * 4), encoding="utf-8")
-    paths = {"chroma_path": directory / "chroma", "model_cache_dir": directory / "models"}
-    return Engine.from_settings(Settings(_env_file=None, article_path=article, **paths))  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, article_path=article, chroma_path=directory / "chroma")  # type: ignore[call-arg]
+    return Engine.from_settings(settings)
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ NUMBERS = [
 
 
 def test_bench_reports_every_figure_and_renders_them(tmp_path):
-    settings = Settings(_env_file=None, chroma_path=tmp_path / "chroma", model_cache_dir=tmp_path / "models")
+    settings = Settings(_env_file=None, chroma_path=tmp_path / "chroma")
 
     result = run_bench(settings, repeats=1, concurrency=2, limit=3)
 

@@ -15,7 +15,6 @@ def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subproce
     environment = {
         **os.environ,
         "CHROMA_PATH": str(tmp_path / "chroma"),
-        "MODEL_CACHE_DIR": str(tmp_path / "models"),
         "LOG_LEVEL": "WARNING",
         **env,
     }
@@ -103,7 +102,7 @@ def test_a_corrupt_assembled_default_model_says_what_to_delete(tmp_path):
     assembled = tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf"
     assembled.parent.mkdir()
     assembled.write_bytes(b"GGUF" + b"\x00half-written" * 1000)
-    result = run_cli(tmp_path, "ask", "Qui ?")
+    result = run_cli(tmp_path, "ask", "Qui ?", MODEL_CACHE_DIR=str(assembled.parent))
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert f"{assembled} is corrupt: delete it" in result.stderr and "Traceback" not in result.stderr
