@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 import threading
@@ -80,6 +81,7 @@ class LlamaModel:
     def _load(self) -> Any:
         from llama_cpp import Llama
 
+        _route_llama_cpp_logs()
         s = self._settings
         common = {"n_ctx": s.n_ctx, "n_threads": s.n_threads, "seed": s.seed, "verbose": False}
         try:
@@ -127,6 +129,24 @@ class LlamaModel:
             text = chunk["choices"][0]["text"]
             if text:
                 yield text
+
+
+@functools.cache
+def _route_llama_cpp_logs() -> Any:
+    """llama.cpp prints some notices to stderr even with verbose=False ("using full-size SWA cache"), in
+    the middle of an interactive session; send them all to our log at DEBUG instead."""
+    import ctypes
+
+    import llama_cpp
+
+    llama_logger = logging.getLogger("llama_cpp")
+
+    @llama_cpp.llama_log_callback
+    def log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        llama_logger.debug("%s", text.decode("utf-8", "replace").rstrip())
+
+    llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
+    return log  # cached, so the C callback is never garbage-collected
 
 
 def completion_prompt(messages: list[Message]) -> str:

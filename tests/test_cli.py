@@ -65,6 +65,7 @@ def test_ask_human_output_quotes_the_cited_passage(cli_tmp):
     assert result.returncode == 0, result.stderr
     assert "Kazakhstan" in result.stdout
     assert "[1] §2, sentence 1: « S'exprimant lors d'une réunion" in result.stdout
+    assert result.stderr == "", "no llama.cpp notices or warnings on the user's terminal"
 
 
 def test_ingest_is_idempotent_from_the_cli(cli_tmp):
