@@ -75,27 +75,20 @@ def test_wrong_number_from_the_model_falls_back_to_the_quoted_sentence(scripted_
     assert answer.citations[0].quote in answer.answer
 
 
-def test_invented_name_from_the_model_falls_back(scripted_engine):
-    engine, _ = scripted_engine("Sergueï Choïgou a pris 28 localités.")
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Sergueï Choïgou a pris 28 localités.",  # an invented name
+        # Cut before "Sergueï", the rest would pass every check: "… ce mois-ci, a déclaré [1]".
+        "Les forces russes ont pris 28 localités ce mois-ci, a déclaré Sergueï Choïgou.",
+        "Les forces russes ont pris 28 localités spéciales.",  # a word the passage never puts there
+    ],
+)
+def test_a_model_answer_failing_a_check_gives_way_to_the_quote(scripted_engine, reply):
+    engine, model = scripted_engine(reply)
     answer = engine.answer(ARTICLE_FACT)
-    assert "Choïgou" not in answer.answer
-    assert answer.citations[0].quote in answer.answer
-
-
-def test_an_answer_cut_short_at_an_ungrounded_name_is_not_kept(scripted_engine):
-    # Cut before "Sergueï", the rest would pass every check: "… ce mois-ci, a déclaré [1]".
-    engine, _ = scripted_engine(
-        "Les forces russes ont pris 28 localités ce mois-ci, a déclaré Sergueï Choïgou."
-    )
-    answer = engine.answer(ARTICLE_FACT)
-    assert not answer.answer.startswith("Les forces russes ont pris")
-    assert answer.citations[0].quote in answer.answer
-
-
-def test_a_word_the_passage_never_puts_there_falls_back(scripted_engine):
-    engine, _ = scripted_engine("Les forces russes ont pris 28 localités spéciales.")
-    answer = engine.answer(ARTICLE_FACT)
-    assert "spéciales" not in answer.answer
+    assert model.calls
+    assert answer.answer.startswith("D'après l'article [1] : «")
     assert answer.citations[0].quote in answer.answer
 
 
