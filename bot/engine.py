@@ -130,10 +130,14 @@ class Engine:
     def check_question(self, text: str, language: str = "en") -> str:
         question = " ".join(text.split())
         if not question:
-            raise QuestionError(phrase("empty", language))
-        if len(question) > self._max_question_chars:
+            raise QuestionError(phrase("empty", language), "empty")
+        length, limit = len(question), self._max_question_chars
+        if length > limit:
             raise QuestionError(
-                phrase("too_long", language, length=len(question), limit=self._max_question_chars)
+                phrase("too_long", language, length=length, limit=limit),
+                "too_long",
+                length=length,
+                limit=limit,
             )
         return question
 

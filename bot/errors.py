@@ -22,4 +22,9 @@ class PromptError(ArticlebotError):
 
 
 class QuestionError(ArticlebotError):
-    """The question itself is unusable (empty, too long, not text)."""
+    """The question itself is unusable: `reason` is "empty" or "too_long" (with `length` and `limit`), so
+    each front end can say it in its own words."""
+
+    def __init__(self, message: str, reason: str, *, length: int = 0, limit: int = 0) -> None:
+        super().__init__(message)
+        self.reason, self.length, self.limit = reason, length, limit

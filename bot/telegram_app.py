@@ -133,16 +133,13 @@ class FrontEnd:
         lang = (
             await self.offload(self.engine.detect_language, text) if text.strip() else user_language(update)
         )
-        limit = self.settings.max_question_chars
-        if len(text.strip()) > limit:
-            await message.reply_text(say("too_long", lang, length=len(text.strip()), limit=limit))
-            return
         try:
-            question = self.engine.check_question(text)
+            question = self.engine.check_question(text, lang)
         except QuestionError as error:
-            empty = not text.strip()
             await message.reply_text(
-                say("empty", lang, example=say("example", lang)) if empty else escape(str(error))
+                say("empty", lang, example=say("example", lang))
+                if error.reason == "empty"
+                else say("too_long", lang, length=error.length, limit=error.limit)
             )
             return
         chat_data = cast(dict[str, Any], context.chat_data)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineQueryResultsButton, Update
 
+from bot.errors import QuestionError
 from bot.telegram_commands import Context, user_language
 from bot.telegram_render import InlineSink, cache_key, escape, inline_results, say
 from bot.telegram_stream import Lru
@@ -45,10 +46,11 @@ class InlineMode:
         query = update.inline_query
         if query is None:
             return
-        front = self.front
-        text, lang = query.query.strip(), user_language(update)
-        if not text or len(text) > front.settings.max_question_chars:
-            hint = say("inline_hint" if not text else "inline_too_long", lang)
+        front, lang = self.front, user_language(update)
+        try:
+            text = front.engine.check_question(query.query, lang)
+        except QuestionError as error:
+            hint = say("inline_hint" if error.reason == "empty" else "inline_too_long", lang)
             await query.answer(
                 [], cache_time=300, button=InlineQueryResultsButton(hint, start_parameter="help")
             )
