@@ -234,11 +234,11 @@ class Engine:
             return []
         first = cited[0]
         chain = attribution_chain(self.article_paragraphs, first.paragraph)
-        before = (first.paragraph, first.sentence)
-        earlier = [c for c in reversed(self._retriever.chunks) if (c.paragraph, c.sentence) < before]
-        for chunk in (c for c in earlier if c.paragraph in chain):
-            if answer_candidates("person", chunk.text, asked.text):
-                return [p for p in [self._retriever.passage(chunk.chunk_id)] if p is not None]
+        for chunk in reversed(self._retriever.chunks):  # nearest first
+            earlier = (chunk.paragraph, chunk.sentence) < (first.paragraph, first.sentence)
+            if earlier and chunk.paragraph in chain and answer_candidates("person", chunk.text, asked.text):
+                speaker = self._retriever.passage(chunk.chunk_id)
+                return [speaker] if speaker else []
         return []
 
     def _summary(self, asked: Question, finish: Callable[..., Answer]) -> Answer:

@@ -112,7 +112,8 @@ def holds_detail(detail: str, noun: str | None, passage: str, question: str) -> 
     if detail == "count":
         return noun is None or _counted(noun, passage)
     rules = _detail_rules()[detail]
-    if any(pattern.search(fold(passage)) for pattern in rules["passage"]):
+    folded = fold(passage)
+    if any(pattern.search(folded) for pattern in rules["passage"]):
         return True
     question_stems = stems(words(question))
     return any(
@@ -169,7 +170,8 @@ def _qualifies(noun: str, passage: str, question: str) -> bool:
     at = _positions(noun, tokens)
     if not at:
         return True
-    meaningful = set(content_words(passage)) - {t for t in tokens if stem(t) in stems(words(question))}
+    question_stems = stems(words(question))
+    meaningful = set(content_words(passage)) - {t for t in tokens if stem(t) in question_stems}
     for i in at:
         following = tokens[i + 1 : i + 3]
         if following[:1] and following[0] in COMPLEMENT_WORDS:

@@ -47,7 +47,9 @@ class LanguageGuesser:
 
     def detect(self, text: str, default: str = "en") -> str:
         # Names sway the detector ("Who is Belousov?" reads as French); judge by the other words.
-        without_names = _NAME.sub(lambda m: m.group(0) if m.start() == 0 else "", text)
+        without_names = text
+        for name in _question_names(text):
+            without_names = without_names.replace(name, " ")
         if re.search(r"\w", without_names):
             text = without_names
         confidences = self._detector.compute_language_confidence_values(text)
@@ -87,6 +89,12 @@ _NAME = re.compile(r"(?<![\w.])([A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+(?: [A-ZÀ-
 _NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 
 
+def _question_names(text: str) -> list[str]:
+    """Runs of capitalised words ("Emmanuel Macron"), less the first word: it is just the sentence's start."""
+    names = (m.group(1) if m.start() > 0 else m.group(1).partition(" ")[2] for m in _NAME.finditer(text))
+    return [name for name in names if name]
+
+
 def _matches(kind: str, folded: str) -> bool:
     return any(pattern.search(folded) for pattern in _patterns()[kind])
 
@@ -96,12 +104,7 @@ def analyse(text: str, language: str) -> Question:
     answer_kind = next(
         (kind for kind in ("age", "number", "date", "person", "place") if _matches(kind, folded)), None
     )
-    # A capitalised first word is just the start of the sentence, not a name.
-    names = tuple(
-        name
-        for match in _NAME.finditer(text)
-        if (name := match.group(1) if match.start() > 0 else match.group(1).partition(" ")[2])
-    )
+    names = tuple(_question_names(text))
     asked_detail, detail_noun = _asked_detail(folded)
     return Question(
         text=text,

@@ -86,10 +86,9 @@ class RefusalChecks:
         return self._embedder.embed_passages(sorted(set(content_words(" ".join(self._paragraphs)))))
 
     def _elsewhere_check(self, names: list[str], best: Passage) -> Refusal | None:
-        """A name the article gives in one paragraph only must stand where the answer is."""
-        # A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
-        # parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
-        # subjects: Russia, its minister) point nowhere in particular.
+        """A name the article gives in one paragraph only points there; an answer found elsewhere mixes two
+        parts of the article ("What did Zelensky say about the bridge?"). Recurring names (the article's
+        subjects: Russia, its minister) point nowhere in particular."""
         context_stems = stems(words(self._attributed_paragraphs(best.paragraph)))
         elsewhere = [
             n
