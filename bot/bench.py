@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
+from bot.engine.llm import LlamaModel, Message, completion_prompt
+from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
-from bot.llm import LlamaModel, Message, completion_prompt
 from bot.paths import EVAL_SET, PROJECT_ROOT
-from bot.records import Answer
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ clock = time.perf_counter
 # A fresh interpreter up to Engine.from_settings ready; it prints the wall clock then, the parent subtracts.
 _STARTUP_SCRIPT = """
 import json, sys, time
-from bot.engine import Engine
+from bot.engine.engine import Engine
 from bot.settings import Settings
 Engine.from_settings(Settings(**json.loads(sys.stdin.read())))
 print(time.time())

@@ -9,8 +9,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.engine.records import Answer
 from bot.errors import ArticlebotError, ConfigError
-from bot.records import Answer
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -28,13 +28,13 @@ def render_answer(answer: Answer) -> str:
 
 
 def _engine(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
     return Engine.from_settings(settings)
 
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.articles import read_article
+    from bot.engine.articles import read_article
     from store.chroma_store import ArticleStore, open_client
     from store.embeddings import load_embedder
 
@@ -115,7 +115,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.llm import bundled_model_path
+    from bot.engine.llm import bundled_model_path
     from store.chroma_store import ArticleStore, open_client
     from store.embeddings import load_embedder
 
@@ -165,7 +165,7 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"
         )
-    from bot.telegram_app import run
+    from bot.telegram.app import run
 
     run(settings, _engine(settings))
     return 0

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.records import Answer
-from bot.text import fold
+from bot.engine.records import Answer
+from bot.engine.text import fold
 
 
 @dataclass(frozen=True)

@@ -12,14 +12,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.engine import Engine
+from bot.engine.engine import Engine
+from bot.engine.llm import Message
+from bot.engine.prompts import phrase
+from bot.engine.question import analyse
+from bot.engine.text import fold
 from bot.evaluation import EvalItem, load_eval_set
-from bot.llm import Message
 from bot.paths import EVAL_SET
-from bot.prompts import phrase
-from bot.question import analyse
 from bot.settings import Settings
-from bot.text import fold
 
 WHOLE_ARTICLE_SYSTEM = (
     "You answer questions about this French news article. Use only the article. Reply with one short "

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from bot.engine import Engine
-from bot.llm import LlamaModel, Message
-from bot.question import LanguageGuesser
-from bot.retrieval import Retriever
+from bot.engine.engine import Engine
+from bot.engine.llm import LlamaModel, Message
+from bot.engine.question import LanguageGuesser
+from bot.engine.retrieval import Retriever
 from bot.settings import Settings
 from store.chroma_store import ArticleStore, open_client
 from store.embeddings import E5Embedder

@@ -17,7 +17,7 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import Settings
-from bot.telegram_app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import ALLOWED_UPDATES, build_application
 from tests.botapi_standin import BotApiStandIn, Call
 
 __all__ = ["long_article_engine", "standin", "tgbot"]
@@ -186,7 +186,7 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 @pytest.fixture(scope="session")
 def long_article_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A real engine on an article longer than one message (the bundled one, four times over)."""
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
     from bot.paths import BUNDLED_ARTICLE
 
     directory = tmp_path_factory.mktemp("long-article")

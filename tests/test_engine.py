@@ -1,7 +1,7 @@
 import pytest
 
+from bot.engine.grounding import ungrounded_facts
 from bot.errors import QuestionError
-from bot.grounding import ungrounded_facts
 
 ARTICLE_FACT = "Combien de localités les forces russes ont-elles prises ce mois-ci ?"
 

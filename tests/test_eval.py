@@ -1,8 +1,8 @@
 import json
 
+from bot.engine.records import Answer, Citation
 from bot.evaluation import EvalItem, format_table, load_eval_set, run_eval, score
 from bot.paths import EVAL_SET
-from bot.records import Answer, Citation
 
 ARTICLE = "Les forces russes ont pris 28 localités."
 

@@ -1,7 +1,7 @@
 import pytest
 
+from bot.engine.prompts import phrase, render, render_file
 from bot.errors import PromptError
-from bot.prompts import phrase, render, render_file
 
 
 def test_render_fills_placeholders():

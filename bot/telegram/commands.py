@@ -10,9 +10,9 @@ from telegram import BotCommand, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes
 
-from bot.prompts import load_phrases
-from bot.records import Answer
-from bot.telegram_render import (
+from bot.engine.prompts import load_phrases
+from bot.engine.records import Answer
+from bot.telegram.render import (
     PHRASES,
     anchor,
     escape,
@@ -24,7 +24,7 @@ from bot.telegram_render import (
 )
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
     from bot.settings import Settings
 
 COMMANDS = ("start", "help", "ask", "article", "sources")

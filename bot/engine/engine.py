@@ -13,17 +13,17 @@ import tomllib
 from collections.abc import Callable, Iterator
 from functools import cache
 
+from bot.engine.grounding import answer_candidates, stands_in, ungrounded_facts
+from bot.engine.llm import LlamaModel, Message, TextModel
+from bot.engine.prompts import phrase, render_file
+from bot.engine.question import LanguageGuesser, Question, analyse
+from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
+from bot.engine.refusal import RefusalChecks, attribution_chain, holds_what_is_asked
+from bot.engine.retrieval import Retriever
+from bot.engine.text import content_words, stem, stems, words
 from bot.errors import QuestionError
-from bot.grounding import answer_candidates, stands_in, ungrounded_facts
-from bot.llm import LlamaModel, Message, TextModel
 from bot.paths import PROMPTS_DIR
-from bot.prompts import phrase, render_file
-from bot.question import LanguageGuesser, Question, analyse
-from bot.records import Answer, Citation, Exchange, Passage, Timings
-from bot.refusal import RefusalChecks, attribution_chain, holds_what_is_asked
-from bot.retrieval import Retriever
 from bot.settings import Settings
-from bot.text import content_words, stem, stems, words
 from store.chroma_store import ArticleStore, open_client
 from store.chunking import split_paragraphs
 from store.embeddings import load_embedder
@@ -77,7 +77,7 @@ class Engine:
     @classmethod
     def from_settings(cls, settings: Settings, model: TextModel | None = None) -> Engine:
         """Open (and if needed fill) the store, load the embedder and the model once."""
-        from bot.articles import read_article
+        from bot.engine.articles import read_article
 
         article_text = read_article(settings.article_path)
         embedder = load_embedder(settings.embedder)

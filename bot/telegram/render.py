@@ -23,8 +23,8 @@ from telegram import (
 from telegram.constants import ChatAction, MessageLimit
 from telegram.error import BadRequest
 
-from bot.prompts import phrase
-from bot.records import Answer, Passage
+from bot.engine.prompts import phrase
+from bot.engine.records import Answer, Passage
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-from bot.prompts import load_phrases
-from bot.text import content_words, fold
+from bot.engine.prompts import load_phrases
+from bot.engine.text import content_words, fold
 
 # Languages the detector chooses among; a short list keeps short questions from landing on rare languages.
 DETECTED_LANGUAGES = (

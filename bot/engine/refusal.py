@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from bot.grounding import answer_candidates, holds_detail, number_values, stands_in
-from bot.question import Question
-from bot.records import Passage
-from bot.text import content_words, fold, stems, stopwords, words
+from bot.engine.grounding import answer_candidates, holds_detail, number_values, stands_in
+from bot.engine.question import Question
+from bot.engine.records import Passage
+from bot.engine.text import content_words, fold, stems, stopwords, words
 from store.embeddings import Embedder
 
 # Below this e5 similarity, a question sharing no word with the article is off-topic. Measured on the eval

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from bot.prompts import load_phrases
-from bot.text import content_words, fold, stem, stems, stopwords, words, written_words
+from bot.engine.prompts import load_phrases
+from bot.engine.text import content_words, fold, stem, stems, stopwords, words, written_words
 
 # Number words the article and answers may use (folded), mapped to digits so "huit" matches "eight" and "8".
 NUMBER_WORDS = {

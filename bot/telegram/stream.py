@@ -9,11 +9,11 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.records import Answer, Exchange
-from bot.telegram_render import normalise
+from bot.engine.records import Answer, Exchange
+from bot.telegram.render import normalise
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
 
 K = TypeVar("K")
 V = TypeVar("V")

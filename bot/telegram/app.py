@@ -27,12 +27,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.engine.records import Answer, Exchange
 from bot.errors import ArticlebotError, ConfigError, QuestionError
-from bot.records import Answer, Exchange
-from bot.telegram_commands import Commands, Context, set_command_menu, user_language
-from bot.telegram_inline import InlineMode
-from bot.telegram_logging import RetryingRateLimiter, quiet_logging
-from bot.telegram_render import (
+from bot.telegram.commands import Commands, Context, set_command_menu, user_language
+from bot.telegram.inline import InlineMode
+from bot.telegram.logging import RetryingRateLimiter, quiet_logging
+from bot.telegram.render import (
     ChatSink,
     InlineSink,
     Sink,
@@ -44,10 +44,10 @@ from bot.telegram_render import (
     say,
     split_html,
 )
-from bot.telegram_stream import STARTED, Lru, ModelQueue
+from bot.telegram.stream import STARTED, Lru, ModelQueue
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.engine.engine import Engine
     from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ import logging
 import bm25s
 import numpy as np
 
-from bot.records import Passage
-from bot.text import content_words, stem
+from bot.engine.records import Passage
+from bot.engine.text import content_words, stem
 from store.chroma_store import ArticleStore
 from store.chunking import Chunk
 from store.embeddings import Embedder

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
+from bot.engine.prompts import render_file
 from bot.errors import ModelLoadError
-from bot.prompts import render_file
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)

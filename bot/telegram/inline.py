@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from telegram import InlineKeyboardButton, InlineQueryResultsButton, Update
 
 from bot.errors import QuestionError
-from bot.telegram_commands import Context, user_language
-from bot.telegram_render import InlineSink, cache_key, escape, inline_results, say
-from bot.telegram_stream import Lru
+from bot.telegram.commands import Context, user_language
+from bot.telegram.render import InlineSink, cache_key, escape, inline_results, say
+from bot.telegram.stream import Lru
 
 if TYPE_CHECKING:
-    from bot.records import Passage
-    from bot.telegram_app import FrontEnd
+    from bot.engine.records import Passage
+    from bot.telegram.app import FrontEnd
 
 
 class InlineMode:
