@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bot.engine.engine import Engine
-from bot.engine.llm import LlamaModel, Message, completion_prompt
+from bot.engine.llm import LlamaModel, Message
 from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
 from bot.paths import EVAL_SET, PROJECT_ROOT
@@ -91,10 +91,24 @@ class RecordingModel:
     def __init__(self, model: LlamaModel) -> None:
         self.llama = model.load()
         self.name = model.name
-        self.style = model.style
+        self.context_size = model.context_size
         self._model = model
         self._lock = FifoLock()
         self.calls: list[ModelCall] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self._model.count_tokens(text)
+
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        return self._model.prompt_tokens(messages)
+
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+        with self._lock:
+            self._model.keep_prefix(messages, state_file)
+
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        with self._lock:
+            return self._model.next_token_probabilities(messages, openings)
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         # Held until the engine closes the stream: llama.cpp never runs two calls at once.
@@ -179,13 +193,9 @@ def _raw(model: RecordingModel, call: ModelCall, seed: int) -> tuple[float, int]
     llama = model.llama
     # `generated` counts the end-of-text token when the engine's call met one, so both calls decode it.
     options: dict[str, Any] = {"max_tokens": max(call.generated, 1), "temperature": 0.0, "seed": seed}
-    if model.style == "chat":
-        started = clock()
-        reply = llama.create_chat_completion(messages=call.messages, **options)
-    else:
-        prompt = completion_prompt(call.messages)
-        started = clock()
-        reply = llama.create_completion(prompt=prompt, stop=["\n"], **options)
+    tokens = model.prompt_tokens(call.messages)
+    started = clock()
+    reply = llama.create_completion(prompt=tokens, **options)
     return clock() - started, int(reply["usage"]["prompt_tokens"])
 
 
@@ -231,6 +241,17 @@ def _concurrent(engine: Engine, questions: list[str], concurrency: int) -> tuple
     return len(asks) / (clock() - started) * 60, _percentile(waits, 95)
 
 
+def _cold_read_seconds(engine: Engine, model: RecordingModel) -> float:
+    """The model's first read of the article, with nothing in its context and no saved state."""
+    model.llama.reset()
+    state_dir = engine._state_dir
+    engine._state_dir = None
+    started = clock()
+    engine.warm_up()
+    engine._state_dir = state_dir
+    return clock() - started
+
+
 def _startup_seconds(settings: Settings) -> float:
     """Process start to Engine.from_settings ready, in a fresh `python -c`: imports, store, e5, model load."""
     config = settings.model_dump_json(exclude={"telegram_bot_token"})
@@ -254,6 +275,8 @@ def run_bench(
     questions = _workload(limit)
     model = RecordingModel(LlamaModel(settings))
     engine = Engine.from_settings(settings, model=model)
+    article_tokens = model.count_tokens(engine.article_text)
+    cold_s = _cold_read_seconds(engine, model)
     # Warm-up (first-call allocations in llama.cpp, e5 and lingua) with the last question, so the first run
     # starts from the KV cache every later run starts from.
     engine.answer(questions[-1])
@@ -299,6 +322,8 @@ def run_bench(
         "generated_tokens_p50": _percentile([c.generated for _, c in paired], 50),
         "tokens_per_s": _percentile(decoding, 50),
         "startup_s": _percentile(startup, 50),
+        "article_tokens": article_tokens,
+        "cold_prefill_per_1k_tokens_s": cold_s / max(article_tokens, 1) * 1000,
         "startup_measured": "fresh subprocess",
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "concurrency": concurrency,
@@ -323,12 +348,14 @@ _ROWS = [
     ("before_model_p50_ms", "  before the model (language, retrieval, checks), p50", "{:.0f} ms"),
     ("prefill_p50_ms", "  prefill + first token, p50", "{:.0f} ms"),
     ("generate_p50_ms", "  decoding the rest, p50", "{:.0f} ms"),
-    ("checks_p50_ms", "  grounding checks and verification, p50", "{:.0f} ms"),
+    ("checks_p50_ms", "  refusal probability, checks and citations, p50", "{:.0f} ms"),
     ("prompt_tokens_p50", "prompt tokens, p50", "{:.0f}"),
     ("prefilled_tokens_p50", "prompt tokens evaluated (not prefix-cached), p50", "{:.0f}"),
     ("generated_tokens_p50", "tokens generated, p50", "{:.0f}"),
     ("tokens_per_s", "generation speed", "{:.1f} tokens/s"),
-    ("startup_s", "startup to engine ready", "{:.2f} s"),
+    ("startup_s", "restart to engine ready (saved article state)", "{:.2f} s"),
+    ("article_tokens", "article tokens", "{}"),
+    ("cold_prefill_per_1k_tokens_s", "cold read of the article, per 1,000 tokens", "{:.1f} s"),
     ("peak_rss_mb", "peak memory (RSS)", "{:.0f} MB"),
     ("concurrency_answers_per_min", "answers per minute, concurrent askers", "{:.1f}"),
     ("concurrency_p95_wait_s", "wait + answer p95, concurrent askers", "{:.2f} s"),

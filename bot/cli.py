@@ -92,30 +92,37 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.evaluation import format_table, load_eval_set, run_eval
-    from bot.paths import EVAL_SET
+    from bot.engine.engine import Engine
+    from bot.engine.llm import LlamaModel
+    from bot.evaluation import article_of, default_sets, format_table, load_eval_set, run_eval
 
-    engine = _engine(settings)
-    items = load_eval_set(args.set or EVAL_SET)
+    model = LlamaModel(settings)
+    reports = []
+    for path in args.set or default_sets(heldout=args.heldout):
+        article = article_of(path, args.article or settings.article_path)
+        same = article == settings.article_path
+        collection = settings.chroma_collection if same else f"eval-{article.stem}"
+        engine = Engine.from_settings(
+            settings.model_copy(update={"article_path": article, "chroma_collection": collection[:63]}),
+            model=model,
+        )
 
-    def progress(result) -> None:  # noqa: ANN001
-        if args.verbose or not result.correct:
-            mark = "ok " if result.correct else "BAD"
-            print(
-                f"{mark} {result.item.id:24} {result.answer.method:10} {result.answer.answer[:100]}",
-                file=sys.stderr,
-            )
+        def progress(result) -> None:  # noqa: ANN001
+            if args.verbose or not result.correct:
+                mark = "ok " if result.correct else "BAD"
+                said = result.answer.answer[:110].replace("\n", " ")
+                print(f"{mark} {result.item.id:34} {result.answer.method:10} {said}", file=sys.stderr)
 
-    report = run_eval(items, engine.answer, engine.article_text, progress)
+        reports.append(run_eval(load_eval_set(path), engine.answer, engine.article_text, progress, path.stem))
     if args.json:
-        print(json.dumps(report.metrics(), indent=2))
+        print(json.dumps({report.name: report.metrics() for report in reports}, indent=2))
     else:
-        print(format_table(report, engine.model_name))
+        print(format_table(reports, model.name))
     return 0
 
 
 def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.engine.llm import bundled_model_path
+    from bot.engine.bundled import BUNDLED_MODELS
     from store.chroma_store import ArticleStore, open_client
     from store.embeddings import load_embedder
 
@@ -124,7 +131,7 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
     elif settings.model_repo:
         model = f"{settings.model_repo}/{settings.model_file}"
     else:
-        model = str(bundled_model_path(settings))
+        model = str(settings.model_cache_dir / BUNDLED_MODELS[settings.default_model].filename)
     store = ArticleStore(
         open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
         load_embedder(settings.embedder),
@@ -191,7 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", help="run the eval set and print the metrics table")
-    evaluate.add_argument("--set", type=_path, help="another eval set (JSONL)")
+    evaluate.add_argument(
+        "--set", type=_path, action="append", help="an eval set (JSONL); repeat for several (default: all)"
+    )
+    evaluate.add_argument(
+        "--article", type=_path, help="the article of a set without a .txt beside it (default: ARTICLE_PATH)"
+    )
+    evaluate.add_argument("--heldout", action="store_true", help="also the held-out public sets")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="show every answer on stderr")
     evaluate.set_defaults(func=cmd_eval)

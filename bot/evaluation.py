@@ -1,16 +1,31 @@
-"""The project's own eval set, scored: accuracy, right-paragraph citations, refusals, verbatim quotes."""
+"""Eval sets scored: right answers (short ones only), refusals, language, citations, length, time.
+
+A set is a JSONL file of questions about one article: the project's own sets about the bundled article,
+and sets taken from public QA data (evals/public/, each beside its article's .txt).
+
+"Right" does not reward length: the gold fact must be named in an answer of at most SHORT_ANSWER units
+(a word, or a CJK character counting half), so a quoted paragraph that contains it does not count.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer
-from bot.engine.text import fold
+from bot.engine.text import content_words, fold
+from bot.paths import EVAL_SET, PUBLIC_SETS
+
+SHORT_ANSWER = 40
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_MARKERS = re.compile(r"\s*\[\d+\]")
 
 
 @dataclass(frozen=True)
@@ -29,36 +44,52 @@ class EvalResult:
     item: EvalItem
     answer: Answer
     correct: bool
-    right_paragraph: bool
+    right_sentence: bool
     verbatim: bool
+    in_language: bool
+    length: float
 
 
 @dataclass
 class EvalReport:
+    name: str = ""
     results: list[EvalResult] = field(default_factory=list)
 
-    def _share(self, flags: Iterable[bool]) -> float:
+    @staticmethod
+    def _share(flags: Iterable[bool]) -> float | None:
         values = list(flags)
-        return sum(values) / len(values) if values else 0.0
+        return sum(values) / len(values) if values else None
 
-    def metrics(self) -> dict[str, float]:
+    def metrics(self) -> dict[str, Any]:
         answerable = [r for r in self.results if r.item.answerable]
         unanswerable = [r for r in self.results if not r.item.answerable]
-        quotes = [r.verbatim for r in self.results if r.answer.citations]
+        answered = [r for r in self.results if not r.answer.refused]
         return {
             "questions": len(self.results),
-            "accuracy": self._share(r.correct for r in answerable),
-            "right_paragraph": self._share(r.right_paragraph for r in answerable),
-            "refusal_rate": self._share(r.answer.refused for r in unanswerable),
+            "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
+            "right": self._share(r.correct for r in answerable),
             "false_refusals": self._share(r.answer.refused for r in answerable),
-            "verbatim_quotes": self._share(quotes) if quotes else 1.0,
-            "language_match": self._share(r.answer.language == r.item.language for r in self.results),
+            "refused": self._share(r.answer.refused for r in unanswerable),
+            "asker_language": self._share(r.in_language for r in self.results),
+            "verbatim_quotes": self._share(r.verbatim for r in self.results if r.answer.citations),
+            "right_sentence": self._share(r.right_sentence for r in answerable),
+            "median_answer_units": statistics.median(r.length for r in answered) if answered else None,
+            "model_answers": sum(r.answer.method == "model" for r in self.results),
             "seconds_per_question": (
                 sum(r.answer.timings.total_ms for r in self.results) / 1000 / max(len(self.results), 1)
             ),
         }
 
-    def by_kind(self) -> dict[str, float]:
+    def refusals_by_check(self) -> dict[str, tuple[int, int]]:
+        """Per refusing check: (unanswerable questions it refused, answerable ones it refused)."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for r in self.results:
+            if r.answer.refused:
+                counts[r.answer.method.removeprefix("refusal:")][int(r.item.answerable)] += 1
+        return {check: (right, wrong) for check, (right, wrong) in sorted(counts.items())}
+
+    def by_kind(self) -> dict[str, float | None]:
         groups: dict[str, list[bool]] = defaultdict(list)
         for r in self.results:
             groups[r.item.kind].append(r.correct)
@@ -84,16 +115,66 @@ def load_eval_set(path: Path) -> list[EvalItem]:
     return items
 
 
-def score(item: EvalItem, answer: Answer, article_text: str) -> EvalResult:
-    folded_answer = fold(answer.answer)
+def default_sets(*, heldout: bool = False) -> list[Path]:
+    """The bundled article's sets, then the public ones (the held-out ones only when asked)."""
+    public = sorted(p for p in PUBLIC_SETS.glob("*.jsonl") if heldout or not p.name.startswith("heldout-"))
+    return [EVAL_SET, *sorted(EVAL_SET.parent.glob("heldout*.jsonl")), *public]
+
+
+def article_of(eval_set: Path, default: Path) -> Path:
+    """A public set's article is the .txt beside it; the project's own sets are about the default one."""
+    beside = eval_set.with_suffix(".txt")
+    return beside if beside.is_file() else default
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
+def units(text: str) -> float:
+    """Answer length: words, with each CJK character counting half (they carry no spaces)."""
+    cjk = len(_CJK.findall(text))
+    return len(re.findall(r"\w+", _CJK.sub(" ", text))) + cjk / 2
+
+
+def names_fact(text: str, alternatives: Iterable[str]) -> bool:
+    """Does the text name the fact: one alternative as a phrase, or all of its words (any order)?"""
+    normal = _normal(text)
+    spaced, words = f" {normal} ", set(normal.split())
+    for alternative in alternatives:
+        gold = _normal(alternative)
+        if not gold:
+            continue
+        if _CJK.search(gold):
+            if gold.replace(" ", "") in normal.replace(" ", ""):
+                return True
+        elif (
+            f" {gold} " in spaced
+            or (gold in normal and len(gold) >= 4)
+            or set(content_words(gold) or gold.split()) <= words
+        ):
+            return True
+    return False
+
+
+def score(item: EvalItem, answer: Answer, article_text: str, guesser: LanguageGuesser) -> EvalResult:
+    said = _MARKERS.sub("", answer.answer)
+    length = units(said)
     if item.answerable:
-        has_facts = all(any(fold(alt) in folded_answer for alt in group) for group in item.facts)
-        correct = not answer.refused and has_facts
+        has_facts = all(names_fact(said, group) for group in item.facts)
+        correct = not answer.refused and has_facts and length <= SHORT_ANSWER
+        quotes = [c.quote for c in answer.citations]
+        if item.facts:
+            right_sentence = any(all(names_fact(q, group) for group in item.facts) for q in quotes)
+        else:
+            right_sentence = any(c.paragraph in item.gold_paragraphs for c in answer.citations)
     else:
-        correct = answer.refused
-    right_paragraph = any(c.paragraph in item.gold_paragraphs for c in answer.citations)
+        correct, right_sentence = answer.refused, False
+    in_language = answer.language == item.language and (
+        answer.refused or answer.method != "model" or guesser.is_language(said, item.language)
+    )
     verbatim = all(c.quote in article_text for c in answer.citations)
-    return EvalResult(item, answer, correct, right_paragraph, verbatim)
+    return EvalResult(item, answer, correct, right_sentence, verbatim, in_language, length)
 
 
 def run_eval(
@@ -101,29 +182,63 @@ def run_eval(
     ask: Callable[[str], Answer],
     article_text: str,
     progress: Callable[[EvalResult], None] | None = None,
+    name: str = "",
 ) -> EvalReport:
-    report = EvalReport()
+    guesser = LanguageGuesser()
+    report = EvalReport(name)
     for item in items:
-        result = score(item, ask(item.question), article_text)
+        result = score(item, ask(item.question), article_text, guesser)
         report.results.append(result)
         if progress:
             progress(result)
     return report
 
 
-def format_table(report: EvalReport, model_name: str) -> str:
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
+COLUMNS = (
+    "set",
+    "answerable right",
+    "false refusals",
+    "unanswerable refused",
+    "asker's language",
+    "verbatim quotes",
+    "right sentence cited",
+    "median answer (words)",
+    "s / question",
+)
+
+
+def format_table(reports: list[EvalReport], model_name: str) -> str:
+    """One row per set, then the totals over all of them."""
+    rows = [_row(report) for report in reports]
+    if len(reports) > 1:
+        total = EvalReport("all", [r for report in reports for r in report.results])
+        rows.append(_row(total))
+    lines = [f"model: {model_name}", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    if len(reports) > 1:
+        checks = total.refusals_by_check()
+        lines += ["", "refusals by check (unanswerable refused / answerable refused):"]
+        lines += [f"  {check}: {right} / {wrong}" for check, (right, wrong) in checks.items()]
+    return "\n".join(lines)
+
+
+def _row(report: EvalReport) -> list[str]:
     m = report.metrics()
-    rows = [
-        ("model", model_name),
-        ("questions", f"{m['questions']}"),
-        ("answer accuracy (answerable)", f"{m['accuracy']:.1%}"),
-        ("right paragraph cited", f"{m['right_paragraph']:.1%}"),
-        ("refusal rate (unanswerable)", f"{m['refusal_rate']:.1%}"),
-        ("false refusals (answerable)", f"{m['false_refusals']:.1%}"),
-        ("verbatim quotes", f"{m['verbatim_quotes']:.1%}"),
-        ("language detected right", f"{m['language_match']:.1%}"),
-        ("seconds per question", f"{m['seconds_per_question']:.2f}"),
+    right = sum(r.correct for r in report.results if r.item.answerable)
+    refused = sum(r.answer.refused for r in report.results if not r.item.answerable)
+    median = m["median_answer_units"]
+    return [
+        report.name,
+        f"{_percent(m['right'])} ({right}/{m['answerable']})",
+        _percent(m["false_refusals"]),
+        f"{_percent(m['refused'])} ({refused}/{m['unanswerable']})" if m["unanswerable"] else "–",
+        _percent(m["asker_language"]),
+        _percent(m["verbatim_quotes"]),
+        _percent(m["right_sentence"]),
+        "–" if median is None else f"{median:g}",
+        f"{m['seconds_per_question']:.1f}",
     ]
-    rows += [(f"  correct: {kind}", f"{share:.1%}") for kind, share in report.by_kind().items()]
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"| {name.ljust(width)} | {value} |" for name, value in rows)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.engine.engine import Engine
+from bot.engine.language import LanguageGuesser
 from bot.engine.llm import LlamaModel, Message
-from bot.engine.question import LanguageGuesser
 from bot.engine.retrieval import Retriever
 from bot.settings import Settings
 from store.chroma_store import ArticleStore, open_client
@@ -74,16 +74,23 @@ def engine(
     settings: Settings, retriever: Retriever, real_model: LlamaModel, guesser: LanguageGuesser
 ) -> Engine:
     """The engine as users get it: real Chroma, real e5, the bundled GGUF at temperature 0."""
-    return Engine(settings.article_path.read_text(encoding="utf-8"), retriever, real_model, guesser)
+    article = settings.article_path.read_text(encoding="utf-8")
+    engine = Engine(
+        article, retriever, real_model, guesser, state_dir=settings.model_cache_dir / "article-states"
+    )
+    engine.warm_up()
+    return engine
 
 
 class ScriptedModel:
     """Behind the model seam only: feeds the engine output the real model will not give on demand."""
 
     name = "scripted"
+    context_size = 4096
 
-    def __init__(self, reply: str | Exception) -> None:
+    def __init__(self, reply: str | Exception, refusal_probability: float = 0.0) -> None:
         self.reply = reply
+        self.refusal_probability = refusal_probability
         self.calls: list[list[Message]] = []
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
@@ -93,11 +100,22 @@ class ScriptedModel:
         for word in self.reply.split(" "):
             yield word + " "
 
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        return [self.refusal_probability if opening == "NOT_IN_ARTICLE" else 0.0 for opening in openings]
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4
+
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+        pass
+
 
 @pytest.fixture
 def scripted_engine(settings: Settings, retriever: Retriever, guesser: LanguageGuesser):
-    def build(reply: str | Exception, **options: Any) -> tuple[Engine, ScriptedModel]:
-        model = ScriptedModel(reply)
+    def build(
+        reply: str | Exception, refusal_probability: float = 0.0, **options: Any
+    ) -> tuple[Engine, ScriptedModel]:
+        model = ScriptedModel(reply, refusal_probability)
         article = settings.article_path.read_text(encoding="utf-8")
         return Engine(article, retriever, model, guesser, **options), model
 

@@ -185,14 +185,14 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 @pytest.fixture(scope="session")
 def long_article_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A real engine on an article longer than one message (the bundled one, four times over)."""
+    """A real engine on an article longer than one message (the bundled one, twice over)."""
     from bot.engine.engine import Engine
     from bot.paths import BUNDLED_ARTICLE
 
     directory = tmp_path_factory.mktemp("long-article")
     article = directory / "article.txt"
     text = BUNDLED_ARTICLE.read_text(encoding="utf-8").strip()
-    article.write_text("\n\n".join([text] * 4), encoding="utf-8")
+    article.write_text("\n\n".join([text] * 2), encoding="utf-8")
     settings = Settings(_env_file=None, article_path=article, chroma_path=directory / "chroma")  # type: ignore[call-arg]
     return Engine.from_settings(settings)
 

@@ -78,7 +78,7 @@ def test_ingest_is_idempotent_from_the_cli(cli_tmp):
 def test_info_json_reports_the_settings_in_force(cli_tmp):
     result = run_cli(cli_tmp, "info", "--json")
     info = json.loads(result.stdout)
-    assert info["model_path"].endswith("gemma-3-270m-q4_k_m.gguf")
+    assert info["model_path"].endswith("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     assert info["embedder"] == "e5"
     assert info["chroma"] == str(cli_tmp / "chroma")
     assert info["chunks"] == 11
@@ -100,7 +100,7 @@ def test_corrupt_model_file_names_the_setting(tmp_path):
 
 
 def test_a_corrupt_assembled_default_model_says_what_to_delete(tmp_path):
-    assembled = tmp_path / "models" / "gemma-3-270m-q4_k_m.gguf"
+    assembled = tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     assembled.parent.mkdir()
     assembled.write_bytes(b"GGUF" + b"\x00half-written" * 1000)
     result = run_cli(tmp_path, "ask", "Qui ?", MODEL_CACHE_DIR=str(assembled.parent))
@@ -113,3 +113,25 @@ def test_run_without_token_is_a_one_line_error(tmp_path):
     result = run_cli(tmp_path, "run")
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_eval_scores_a_set_about_its_own_article(tmp_path):
+    """A public-style set: the article is the .txt beside the questions; one row per set."""
+    article = (
+        "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy.\n\n"
+        "Their leader Rollo swore fealty to King Charles III of West Francia in 911."
+    )
+    (tmp_path / "normans.txt").write_text(article, encoding="utf-8")
+    questions = [
+        {"id": "n-1", "question": "Who was the leader of the Normans?", "language": "en", "kind": "fact",
+         "answerable": True, "gold_paragraphs": [1], "facts": [["Rollo"]]},
+        {"id": "n-2", "question": "Quel est le plat préféré de Rollo ?", "language": "fr", "kind": "fact",
+         "answerable": False, "gold_paragraphs": [1], "facts": []},
+    ]  # fmt: skip
+    eval_set = tmp_path / "normans.jsonl"
+    eval_set.write_text("\n".join(json.dumps(q) for q in questions), encoding="utf-8")
+    result = run_cli(tmp_path, "eval", "--set", str(eval_set), "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)["normans"]
+    assert metrics["questions"] == 2 and metrics["right"] == 1.0 and metrics["refused"] == 1.0
+    assert metrics["verbatim_quotes"] == 1.0 and metrics["asker_language"] == 1.0

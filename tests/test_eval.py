@@ -1,48 +1,96 @@
 import json
 
+import pytest
+
 from bot.engine.records import Answer, Citation
-from bot.evaluation import EvalItem, format_table, load_eval_set, run_eval, score
-from bot.paths import EVAL_SET
+from bot.evaluation import EvalItem, format_table, load_eval_set, names_fact, run_eval, score, units
+from bot.paths import EVAL_SET, PUBLIC_SETS
 
 ARTICLE = "Les forces russes ont pris 28 localités."
 
 
-def _item(answerable=True):
+def _item(answerable=True, language="fr"):
     facts = (("28",),) if answerable else ()
-    return EvalItem("x", "Combien ?", "fr", "fact", answerable, (0,) if answerable else (), facts)
+    return EvalItem("x", "Combien ?", language, "fact", answerable, (0,) if answerable else (), facts)
 
 
-def test_eval_set_is_large_and_varied():
+def _answer(text, refused=False, language="fr", quote=ARTICLE, method="model"):
+    citations = [] if refused else [Citation(1, 0, 0, quote, "p0s0")]
+    return Answer("Combien ?", text, refused, language, citations, method=method)
+
+
+def test_the_bundled_set_is_large_and_varied():
     items = load_eval_set(EVAL_SET)
     assert len(items) >= 50
-    kinds = {item.kind for item in items}
-    assert {"fact", "paraphrase", "typo", "crosslingual", "summary", "unanswerable", "adversarial"} <= kinds
-    assert len({item.language for item in items}) >= 5
+    assert {"fact", "paraphrase", "typo", "crosslingual", "summary", "unanswerable", "adversarial"} <= {
+        item.kind for item in items
+    }
     assert len({item.id for item in items}) == len(items)
 
 
-def test_score_checks_facts_paragraph_and_verbatim_quotes():
-    good = Answer("Combien ?", "28 localités [1]", False, "fr", [Citation(1, 0, 0, ARTICLE, "p0s0")])
-    wrong = Answer(
-        "Combien ?", "29 localités [1]", False, "fr", [Citation(1, 1, 0, "pas dans l'article", "p1s0")]
+def test_public_sets_cover_languages_cross_lingual_and_unanswerable_questions():
+    sets = [p for p in PUBLIC_SETS.glob("*.jsonl") if not p.name.startswith("heldout-")]
+    assert len(sets) >= 6
+    items = [item for path in sets for item in load_eval_set(path)]
+    article_languages = {path.stem.split("-")[1] for path in sets}
+    assert {"en", "fr"} <= article_languages and len(article_languages) >= 4
+    assert sum(item.kind == "cross-lingual" for item in items) >= 20
+    assert sum(not item.answerable for item in items) >= 20
+    for path in sets:
+        paragraphs = path.with_suffix(".txt").read_text(encoding="utf-8").split("\n\n")
+        for item in load_eval_set(path):
+            assert all(0 <= p < len(paragraphs) for p in item.gold_paragraphs), item.id
+
+
+def test_right_means_the_fact_in_a_short_answer_not_a_long_quote(guesser):
+    long_quote = (
+        "D'après l'article [1] : « " + "Les forces russes progressent partout " * 8 + "28 localités »"
     )
-    refused = Answer("Combien ?", "L'article ne le dit pas.", True, "fr")
-    assert score(_item(), good, ARTICLE).correct
-    result = score(_item(), wrong, ARTICLE)
-    assert not result.correct and not result.right_paragraph and not result.verbatim
-    assert not score(_item(), refused, ARTICLE).correct
-    assert score(_item(answerable=False), refused, ARTICLE).correct
+    assert score(_item(), _answer("28 localités. [1]"), ARTICLE, guesser).correct
+    assert not score(_item(), _answer(long_quote, method="extractive"), ARTICLE, guesser).correct
+    assert not score(_item(), _answer("29 localités. [1]"), ARTICLE, guesser).correct
+    assert not score(_item(), _answer("L'article ne le dit pas.", refused=True), ARTICLE, guesser).correct
+    assert score(
+        _item(answerable=False), _answer("L'article ne le dit pas.", refused=True), ARTICLE, guesser
+    ).correct
+
+
+def test_citations_language_and_verbatim_quotes_are_scored(guesser):
+    good = score(_item(), _answer("Les Russes ont pris 28 localités. [1]"), ARTICLE, guesser)
+    assert good.right_sentence and good.verbatim and good.in_language
+    invented = score(_item(), _answer("28 [1]", quote="pas dans l'article"), ARTICLE, guesser)
+    assert not invented.right_sentence and not invented.verbatim
+    english = _answer("Les forces russes ont pris 28 localités ce mois-ci. [1]", language="en")
+    assert not score(_item(language="en"), english, ARTICLE, guesser).in_language
+
+
+@pytest.mark.parametrize(
+    ("text", "gold", "named"),
+    [
+        ("Denmark, Iceland, Norway", "Denmark, Iceland and Norway", True),
+        ("Il a gagné 6,5 % dans les sondages", "6,5 % dans", True),
+        ("超级碗50在李维斯体育场举行", "李维斯体育场", True),
+        ("in 1066", "1067", False),
+    ],
+)
+def test_a_fact_is_named_as_a_phrase_or_by_all_its_words(text, gold, named):
+    assert names_fact(text, [gold]) is named
+
+
+def test_answer_length_counts_words_and_half_cjk_characters():
+    assert units("Rollo swore fealty [1]") == 4
+    assert units("超级碗") == 1.5
 
 
 def test_eval_runs_the_real_engine(engine, tmp_path):
     lines = EVAL_SET.read_text(encoding="utf-8").splitlines()
-    picked = [
-        json.loads(line) for line in lines if json.loads(line)["id"] in {"fr-localites-1", "fr-off-capitale"}
-    ]
+    wanted = {"fr-localites-1", "fr-off-capitale"}
+    picked = [json.loads(line) for line in lines if json.loads(line)["id"] in wanted]
     small_set = tmp_path / "small.jsonl"
     small_set.write_text("\n".join(json.dumps(item) for item in picked), encoding="utf-8")
-    report = run_eval(load_eval_set(small_set), engine.answer, engine.article_text)
+    report = run_eval(load_eval_set(small_set), engine.answer, engine.article_text, name="small")
     metrics = report.metrics()
     assert metrics["questions"] == 2
-    assert metrics["accuracy"] == 1.0 and metrics["refusal_rate"] == 1.0 and metrics["verbatim_quotes"] == 1.0
-    assert "answer accuracy" in format_table(report, engine.model_name)
+    assert metrics["right"] == 1.0 and metrics["refused"] == 1.0 and metrics["verbatim_quotes"] == 1.0
+    table = format_table([report], engine.model_name)
+    assert "answerable right" in table and "| small | 100% (1/1)" in table

@@ -14,12 +14,20 @@ def test_render_fails_loudly_on_a_missing_variable():
 
 
 def test_prompt_files_render_with_their_variables():
-    text = render_file("answer_user.txt", passage="PASSAGE", question="QUESTION", language="English")
-    assert "PASSAGE" in text and "QUESTION" in text and "English" in text
+    text = render_file("reader_user.txt", question="QUESTION", language="English")
+    assert "QUESTION" in text and "English" in text
     with pytest.raises(PromptError, match="language"):
-        render_file("answer_user.txt", passage="PASSAGE", question="QUESTION")
+        render_file("reader_user.txt", question="QUESTION")
+    assert "ARTICLE" in render_file("reader_system.txt", article="ARTICLE")
 
 
 def test_phrases_fall_back_to_english_for_unknown_languages():
     assert phrase("refusal", "fr") == "L'article ne le dit pas."
     assert phrase("refusal", "sw") == phrase("refusal", "en")
+
+
+def test_every_language_has_the_engines_phrases():
+    from bot.engine.prompts import load_phrases
+
+    for language, phrases in load_phrases().items():
+        assert {"refusal", "extractive", "empty", "too_long"} <= set(phrases), language

@@ -53,8 +53,9 @@ class Answer:
     language: str
     citations: list[Citation] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
-    # How the answer was made: "model" (verified model answer), "extractive" (best sentence quoted),
-    # "summary", "refusal". Useful for eval and debugging; not part of the JSON contract.
+    # How the answer was made: "model" (a verified model answer), "extractive" (the best sentence quoted),
+    # or "refusal:<check>" (the check that refused: "model", "leaning", "facts", "unknown-name"). For the
+    # eval and debugging; not part of the JSON contract.
     method: str = "model"
 
     def to_json(self) -> dict[str, Any]:

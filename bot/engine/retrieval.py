@@ -53,6 +53,11 @@ class Retriever:
             return np.zeros(len(self.chunks))
         return np.asarray(self._bm25.get_scores(tokens))
 
+    def best_similarity(self, text: str) -> float:
+        """e5 cosine similarity of the text to its nearest sentence of the article."""
+        hits = self._store.search(self._embedder.embed_query(text), k=1)
+        return hits[0][1] if hits else 0.0
+
     def retrieve(self, question: str, k: int = 4) -> list[Passage]:
         """The k best sentences, best first; score is cosine similarity plus the BM25 bonus."""
         scores = np.zeros(len(self.chunks))

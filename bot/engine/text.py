@@ -1,10 +1,9 @@
-"""Small text helpers shared by retrieval and grounding: accent folding, word lists, stopwords."""
+"""Small text helpers for retrieval, checks and the eval: accent folding, word lists, stopwords."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache
 
 from bm25s import stopwords as bm25_stopwords
@@ -12,7 +11,6 @@ from bm25s import stopwords as bm25_stopwords
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Elided articles and pronouns: l'OTAN, d'aggraver, qu'il, s'agit.
 _ELISION = re.compile(r"\b[ldjmnstc]'|\bqu'|\bjusqu'|\blorsqu'|\bpuisqu'", re.IGNORECASE)
-_WRITTEN_WORD = re.compile(r"\w[\w-]*")
 STEM_LENGTH = 5
 
 
@@ -28,19 +26,9 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_ELISION.sub(" ", fold(text)))
 
 
-def written_words(text: str) -> list[str]:
-    """Words as written (capitals and accents kept, hyphens inside), French elisions split off."""
-    return _WRITTEN_WORD.findall(_ELISION.sub(" ", text.replace("’", "'")))
-
-
 def stem(word: str) -> str:
     """A crude, language-blind stem: the first letters survive typos, accents and inflection."""
     return word[:STEM_LENGTH]
-
-
-def stems(words_: Iterable[str]) -> set[str]:
-    """The set of stems of some words: what lexical checks compare."""
-    return {stem(word) for word in words_}
 
 
 @cache

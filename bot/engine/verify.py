@@ -1,0 +1,119 @@
+"""What code can check of a model's answer, in any language: do its numbers and names stand in the article?
+
+Numbers match as digits or as the article's own number words ("8" stands where the article writes "huit").
+Names match across scripts and spellings: both sides are transliterated to ASCII (anyascii) and compared
+by their first letters ("Белоусов" -> "Belousov", "Zelensky" ~ "Zelenskiy").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+from anyascii import anyascii
+from num2words import num2words
+
+from bot.engine.text import fold
+
+_NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
+# A run of words that start with a capital: a name, a place, an acronym ("Emmanuel Macron" is one name).
+_CAPITAL = r"[A-ZÀ-ÖØ-ÞΑ-ΩА-ЯЁЄІЇҐ][\w'’-]*"
+_CAPITALISED = re.compile(rf"(?<![\w.-]){_CAPITAL}(?: {_CAPITAL})*")
+_SENTENCE_START = re.compile(r"(^|[.!?:;»«\"“”()\n¿¡]\s*)$")
+# Where every noun takes a capital, case does not tell a name: only numbers are checked there.
+NOUN_CAPITALISING_LANGUAGES = {"de", "lb"}
+NAME_PREFIX = 5  # letters compared: survives inflection and transliteration ("Belousova", "Belooussov")
+
+
+def numbers_in(text: str) -> set[str]:
+    """Numbers written with digits, as plain digit strings: "1 500" and "1,500" -> "1500"; "8,5" -> "8.5"."""
+    values = set()
+    for match in _NUMBER.findall(text):
+        compact = re.sub(r"(?<=\d)[\s.,](?=\d{3}\b)", "", match.strip())
+        values.add(compact.replace(",", "."))
+    return values
+
+
+def names_in(text: str) -> list[str]:
+    """Runs of capitalised words that do not open a sentence."""
+    return [m.group(0) for m in _CAPITALISED.finditer(text) if not _SENTENCE_START.search(text[: m.start()])]
+
+
+def _ascii_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", fold(anyascii(text)).lower())
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A fact of the answer that the article does not hold."""
+
+    kind: str  # "number" or "name"
+    value: str
+
+
+class ArticleFacts:
+    """The article's numbers (digits and number words) and words, to check answers against."""
+
+    def __init__(self, text: str, language: str) -> None:
+        self.text = text
+        self.language = language
+
+    @cached_property
+    def _numbers(self) -> set[str]:
+        return numbers_in(self.text)
+
+    @cached_property
+    def _folded(self) -> str:
+        return " ".join(_ascii_words(self.text))
+
+    @cached_property
+    def _prefixes(self) -> set[str]:
+        return {word[:NAME_PREFIX] for word in _ascii_words(self.text)}
+
+    def holds_number(self, value: str) -> bool:
+        if value in self._numbers:
+            return True
+        try:
+            number = float(value)
+            spelled = num2words(int(number) if number.is_integer() else number, lang=self.language)
+        except (ValueError, NotImplementedError, OverflowError):
+            return False
+        return f" {' '.join(_ascii_words(spelled))} " in f" {self._folded} "
+
+    def holds_name(self, name: str) -> bool:
+        parts = _ascii_words(name)
+        return not parts or any(part[:NAME_PREFIX] in self._prefixes for part in parts)
+
+    def unsupported(self, answer: str, question: str, answer_language: str) -> list[Unsupported]:
+        """The answer's numbers and names that neither the article nor the question holds."""
+        asked = numbers_in(question)
+        missing = [
+            Unsupported("number", v) for v in sorted(numbers_in(answer) - asked) if not self.holds_number(v)
+        ]
+        if answer_language not in NOUN_CAPITALISING_LANGUAGES:
+            question_words = {w[:NAME_PREFIX] for w in _ascii_words(question)}
+            for name in names_in(answer):
+                parts = {w[:NAME_PREFIX] for w in _ascii_words(name)}
+                if not parts & question_words and not self.holds_name(name):
+                    missing.append(Unsupported("name", name))
+        return missing
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Names a question asks about that the article never mentions (in any spelling it shares)."""
+        return [name for name in names_in(question) if not self.holds_name(name)]
+
+    def sentence_holds(self, sentence: str, fact: Unsupported | str) -> bool:
+        """Does one sentence of the article hold this number or name?"""
+        value = fact.value if isinstance(fact, Unsupported) else fact
+        if value[:1].isdigit():
+            return ArticleFacts(sentence, self.language).holds_number(value)
+        return ArticleFacts(sentence, self.language).holds_name(value)
+
+
+def answer_facts(answer: str, answer_language: str) -> list[str]:
+    """The numbers and names of an answer, which its citations must hold."""
+    facts = sorted(numbers_in(answer))
+    if answer_language not in NOUN_CAPITALISING_LANGUAGES:
+        facts += names_in(answer)
+    return facts

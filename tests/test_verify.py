@@ -1,0 +1,51 @@
+import pytest
+
+from bot.engine.verify import ArticleFacts, answer_facts, names_in, numbers_in
+
+ARTICLE = (
+    "Le ministre de la défense Andreï Belousov a déclaré que les forces russes avaient pris 1 500 "
+    "kilomètres carrés et contraint les troupes à reculer de huit à neuf kilomètres. L'OTAN a réagi."
+)
+
+
+def test_numbers_are_read_as_digit_strings():
+    assert numbers_in("1 500 km, 1,500 km, 8,5 % et 2014") == {"1500", "8.5", "2014"}
+
+
+def test_names_are_capitalised_words_that_do_not_open_a_sentence():
+    assert names_in("Les troupes de Zelensky. Ensuite l'OTAN et «Kiev»") == ["Zelensky", "OTAN"]
+    assert names_in("Qu'a dit Emmanuel Macron ?") == ["Emmanuel Macron"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "unsupported"),
+    [
+        ("Belousov parle de 1500 km².", []),
+        ("Белоусов сказал, что 8 километров.", []),  # Cyrillic name; 8 is "huit" in the article
+        ("Andrei Belousov, the minister.", []),  # a transliteration without the diaeresis
+        ("Le ministre Sergueï Choïgou a pris 1 600 km².", [("number", "1600"), ("name", "Sergueï Choïgou")]),
+        ("Les troupes ont reculé de 12 km.", [("number", "12")]),
+    ],
+)
+def test_unsupported_facts_are_named(answer, unsupported):
+    facts = ArticleFacts(ARTICLE, "fr")
+    found = facts.unsupported(answer, "Qu'a dit le ministre ?", "xx")
+    assert [(u.kind, u.value) for u in found] == unsupported
+
+
+def test_facts_the_question_itself_names_are_not_held_against_the_answer():
+    facts = ArticleFacts(ARTICLE, "fr")
+    assert facts.unsupported("Macron n'est pas cité.", "Qu'a dit Macron ?", "fr") == []
+
+
+def test_where_every_noun_is_capitalised_only_numbers_are_checked():
+    facts = ArticleFacts(ARTICLE, "fr")
+    assert facts.unsupported("Die Truppen zogen sich 8 Kilometer zurück.", "Wie weit?", "de") == []
+    assert answer_facts("Die Truppen zogen sich 8 Kilometer zurück.", "de") == ["8"]
+
+
+def test_names_a_question_asks_about_are_checked_against_the_article():
+    facts = ArticleFacts(ARTICLE, "fr")
+    assert facts.unknown_names("Qu'a dit Emmanuel Macron de l'OTAN ?") == ["Emmanuel Macron"]
+    assert facts.unknown_names("Qu'a dit Belousov ?") == []
+    assert facts.unknown_names("¿Dónde habló Belousov?") == []
