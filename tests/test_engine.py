@@ -215,3 +215,14 @@ def test_an_answer_from_the_models_own_knowledge_is_refused(scripted_engine, rep
     engine, _ = scripted_engine(reply)
     answer = engine.answer(question)
     assert answer.refused and answer.method == "refusal:off-article"
+
+
+def test_across_languages_an_unverifiable_name_gives_way_to_the_quote_a_wrong_number_to_a_refusal(
+    scripted_engine,
+):
+    engine, _ = scripted_engine("Russia invaded Ukraine in February 2022.")
+    translated = engine.answer("When did Russia invade Ukraine?")
+    assert not translated.refused and translated.method == "extractive"
+    assert "février 2022" in translated.answer
+    engine, _ = scripted_engine("Russia invaded Ukraine in 2021.")
+    assert engine.answer("When did Russia invade Ukraine?").refused
