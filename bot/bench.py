@@ -102,9 +102,9 @@ class RecordingModel:
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         return self._model.prompt_tokens(messages)
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
         with self._lock:
-            self._model.keep_prefix(messages, state_file)
+            return self._model.keep_prefix(messages, state_file)
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
         with self._lock:

@@ -70,6 +70,7 @@ def test_a_saved_article_state_is_loaded_by_a_fresh_model(engine, settings, retr
     assert list(states.glob("*.state")), "warming up saved the article's evaluated prefix"
     fresh = Engine(engine.article_text, retriever, LlamaModel(settings), guesser, state_dir=states)
     fresh.warm_up()
+    assert fresh.article_read == "loaded"
     assert fresh.answer(ARTICLE_FACT).answer == engine.answer(ARTICLE_FACT).answer
 
 
@@ -84,6 +85,7 @@ def test_a_corrupt_saved_state_is_evaluated_again(engine, retriever, guesser, tm
         engine.article_text, retriever, LlamaModel(settings), guesser, state_dir=tmp_path / "states"
     )
     again.warm_up()
+    assert again.article_read == "evaluated"
     assert "28" in again.answer(ARTICLE_FACT).answer
 
 

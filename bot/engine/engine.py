@@ -80,6 +80,7 @@ class Engine:
         numbered = _numbered(self.article_paragraphs)
         budget = getattr(model, "context_size", 4096) - RESERVED_TOKENS - max_answer_tokens
         self.reads_whole_article = model.count_tokens(numbered) <= budget
+        self.article_read = "not yet"  # then how warm_up read it: "evaluated", "loaded" or "kept"
         self._whole_article = numbered
 
     @classmethod
@@ -118,14 +119,16 @@ class Engine:
 
     def warm_up(self) -> None:
         """Evaluate the article's prompt prefix once (or load it from disk), so no asker pays for it."""
+        self._guesser.warm_up()
         if not self.reads_whole_article:
             return
+        system = self._system(self._whole_article)
         state_file = None
-        if self._state_dir:
-            key = hashlib.sha256(f"{self._model.name}\n{self._whole_article}".encode()).hexdigest()[:24]
+        if self._state_dir:  # one file per model and prompt: a changed template or article is read anew
+            key = hashlib.sha256(f"{self._model.name}\n{system[0]['content']}".encode()).hexdigest()[:24]
             state_file = self._state_dir / f"{key}.state"
         try:
-            self._model.keep_prefix(self._system(self._whole_article), state_file)
+            self.article_read = self._model.keep_prefix(system, state_file)
         except Exception:
             logger.warning("reading the article ahead failed; the first answer will be slower", exc_info=True)
 

@@ -7,6 +7,7 @@ their own language. All of lingua's 75 languages put short questions on rare one
 from __future__ import annotations
 
 import re
+import threading
 from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
@@ -78,6 +79,16 @@ def language_name(code: str) -> str:
 
 class LanguageGuesser:
     """A well-kept offline detector (lingua); ISO 639-1 codes out."""
+
+    def warm_up(self) -> threading.Thread:
+        """Load lingua's models for short texts in the background: about 10 s here, which the first
+        asker would otherwise wait for."""
+        samples = ("Where did they meet?", "Где они встретились?", "أين التقوا؟", "Πού συναντήθηκαν;")
+        thread = threading.Thread(
+            target=lambda: [self.detect(sample) for sample in samples], name="lingua-warm-up", daemon=True
+        )
+        thread.start()
+        return thread
 
     def detect(self, text: str, default: str = "en", preferred: tuple[str, ...] = ("en",)) -> str:
         without_names = _NAME.sub(" ", text)

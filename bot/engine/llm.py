@@ -42,8 +42,9 @@ class TextModel(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
-        """Evaluate what every prompt starting with these messages shares, once (from state_file if saved)."""
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
+        """Evaluate what every prompt starting with these messages shares, once (from state_file if saved):
+        "kept" (already in the context), "loaded" (from state_file) or "evaluated"."""
         ...
 
 
@@ -176,7 +177,7 @@ class LlamaModel:
         llama.eval(tokens[reuse:])
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> None:
+    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
         """The tokens every question's prompt shares with these messages (the system turn: the article)
         are evaluated once; with a state file they are saved, so a restart loads them in a blink."""
         with self._lock:
@@ -184,9 +185,10 @@ class LlamaModel:
             probe = [self.prompt_tokens([*messages, {"role": "user", "content": q}]) for q in ("a", "b")]
             prefix = probe[0][: llama.longest_token_prefix(probe[0], probe[1])]
             if llama.longest_token_prefix(llama._input_ids, prefix) == len(prefix):
-                return
+                return "kept"
             if state_file and state_file.is_file() and self._load_state(llama, state_file, prefix):
-                return
+                logger.debug("read the article from its saved state %s", state_file)
+                return "loaded"
             llama.reset()
             llama.eval(prefix)
             if state_file:
@@ -197,6 +199,7 @@ class LlamaModel:
                     llama._ctx.ctx, str(partial).encode(), array, len(prefix)
                 ):
                     partial.replace(state_file)
+            return "evaluated"
 
     def _load_state(self, llama: Any, state_file: Path, prefix: list[int]) -> bool:
         capacity = llama.n_ctx()
