@@ -1,6 +1,6 @@
 import pytest
 
-from bot.engine.verify import ArticleFacts, answer_facts, names_in, numbers_in
+from bot.engine.verify import ArticleFacts, answer_facts, answer_names, names_in, numbers_in
 
 ARTICLE = (
     "Le ministre de la défense Andreï Belousov a déclaré que les forces russes avaient pris 1 500 "
@@ -39,9 +39,10 @@ def test_a_name_the_question_brings_is_still_not_in_the_article():
 
 
 def test_an_answer_that_is_only_a_name_is_checked_as_one():
-    assert names_in("Paris.") == ["Paris"]
-    assert names_in("Andreï Belousov") == ["Andreï Belousov"]
-    assert names_in("Les troupes ont reculé.") == []
+    assert answer_names("Paris.") == ["Paris"]
+    assert answer_names("Andreï Belousov") == ["Andreï Belousov"]
+    assert answer_names("Les troupes ont reculé.") == []
+    assert names_in("Où ?") == [], "a question's first word is no name"
 
 
 def test_where_every_noun_is_capitalised_only_numbers_are_checked():

@@ -211,34 +211,35 @@ class Engine:
             logger.warning("the model failed; quoting the passage instead", exc_info=True)
             yield finish(quoted, quote_citations, False, "extractive")
             return
-        logger.debug("model reply %r, refusal probability %.3f", reply, leaning)
-        if not reply or REFUSAL_MARK in reply:
-            yield refusal("model")
-            return
-        if leaning >= self._refusal_probability:
-            logger.debug("refusing %r: reply %r, refusal probability %.2f", text, reply, leaning)
-            yield refusal("leaning")
-            return
-        unsupported = self._facts.unsupported(reply, language)
-        if any(fact.kind == "number" for fact in unsupported) or (
-            unsupported and language == self.article_language
-        ):
-            logger.debug("refusing %r: %r has facts the article lacks: %s", text, reply, unsupported)
-            yield refusal("facts")
-            return
-        if not self._stands_in_article(reply, text, language):
-            logger.debug("refusing %r: %r says what the article does not", text, reply)
-            yield refusal("off-article")
-            return
-        # Across languages a name may be a translation ("February", "NATO" for "février", "OTAN"): one the
-        # article does not spell alike cannot be verified, so the asker gets the quoted sentence instead.
-        if unsupported or not self._guesser.is_language(reply, language):
-            logger.debug("answer %r is not verifiable in %s (%s): quoting", reply, language, unsupported)
+        verdict = self._verdict(reply, leaning, text, language)
+        logger.debug("%r: reply %r, refusal lean %.3f: %s", text, reply, leaning, verdict)
+        if verdict == "quote":
             yield finish(quoted, quote_citations, False, "extractive")
+            return
+        if verdict != "answer":
+            yield refusal(verdict)
             return
         cited = self._supporting(reply, text, language)
         citations, markers = _citations(cited)
         yield finish(f"{reply} {markers}", citations, False, "model")
+
+    def _verdict(self, reply: str, leaning: float, question: str, language: str) -> str:
+        """ "answer" (verified), "quote" (not verifiable: show the quoted sentence) or the refusing check."""
+        if not reply or REFUSAL_MARK in reply:
+            return "model"
+        if leaning >= self._refusal_probability:
+            return "leaning"
+        unsupported = self._facts.unsupported(reply, language)
+        numbers = [fact for fact in unsupported if fact.kind == "number"]
+        if numbers or (unsupported and language == self.article_language):
+            return "facts"
+        if not self._stands_in_article(reply, question, language):
+            return "off-article"
+        # Across languages a name may be a translation ("February", "NATO" for "février", "OTAN"): one the
+        # article does not spell alike cannot be verified, so the asker gets the quoted sentence instead.
+        if unsupported or not self._guesser.is_language(reply, language):
+            return "quote"
+        return "answer"
 
     def _read(self, messages: list[Message]) -> str:
         """The model's first line, without the markers it may copy from the numbered article."""

@@ -37,12 +37,17 @@ def numbers_in(text: str) -> set[str]:
 
 
 def names_in(text: str) -> list[str]:
-    """Runs of capitalised words that do not open a sentence; or the whole text when it is only a short
-    run of them, like an answer that is a name ("Paris.", "Andreï Belousov")."""
-    whole = _CAPITALISED.fullmatch(text.strip(" .!?"))
+    """Runs of capitalised words that do not open a sentence."""
+    return [m.group(0) for m in _CAPITALISED.finditer(text) if not _SENTENCE_START.search(text[: m.start()])]
+
+
+def answer_names(answer: str) -> list[str]:
+    """The names of an answer: an answer that is only a short run of capitalised words is one ("Paris.",
+    "Andreï Belousov"), though it opens a sentence."""
+    whole = _CAPITALISED.fullmatch(answer.strip(" .!?"))
     if whole and len(whole.group(0).split()) <= MAX_NAME_WORDS:
         return [whole.group(0)]
-    return [m.group(0) for m in _CAPITALISED.finditer(text) if not _SENTENCE_START.search(text[: m.start()])]
+    return names_in(answer)
 
 
 def _ascii_words(text: str) -> list[str]:
@@ -95,7 +100,8 @@ class ArticleFacts:
         them: "What did Macron say?" answered "Macron said…" is still not in the article."""
         missing = [Unsupported("number", v) for v in sorted(numbers_in(answer)) if not self.holds_number(v)]
         if answer_language not in NOUN_CAPITALISING_LANGUAGES:
-            missing += [Unsupported("name", name) for name in names_in(answer) if not self.holds_name(name)]
+            names = answer_names(answer)
+            missing += [Unsupported("name", name) for name in names if not self.holds_name(name)]
         return missing
 
     def unknown_names(self, question: str) -> list[str]:
@@ -114,5 +120,5 @@ def answer_facts(answer: str, answer_language: str) -> list[str]:
     """The numbers and names of an answer, which its citations must hold."""
     facts = sorted(numbers_in(answer))
     if answer_language not in NOUN_CAPITALISING_LANGUAGES:
-        facts += names_in(answer)
+        facts += answer_names(answer)
     return facts
