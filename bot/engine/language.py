@@ -60,6 +60,7 @@ READER_LANGUAGES = [
 # Short questions are often close calls: the article's language and English win a near-tie.
 NEAR_TIE = 0.5
 # A run of capitalised words after the first word: names sway the detector ("Who is Belousov?").
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _NAME = re.compile(r"(?<=\s)[A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+")
 
 
@@ -109,7 +110,8 @@ class LanguageGuesser:
     def is_language(self, text: str, code: str) -> bool:
         """Is the text plausibly in this language? Names and numbers alone fit any language."""
         letters = _NAME.sub(" ", " " + text)
-        if len(re.findall(r"[^\W\d_]{3,}", letters)) < 2:
+        words = len(re.findall(r"[^\W\d_]{3,}", _CJK.sub(" ", letters))) + len(_CJK.findall(letters)) / 2
+        if words < 2:
             return True  # "28", "Andreï Belousov", "1066": nothing to judge by
         confidences = {
             _code(c.language): c.value for c in _detector().compute_language_confidence_values(text)
