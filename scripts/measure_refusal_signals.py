@@ -21,6 +21,8 @@ from bot.engine.verify import numbers_in
 from bot.evaluation import article_of, load_eval_set
 from bot.settings import Settings
 
+YES_NO = ["yes", "no", "Yes", "No"]
+
 
 def auc(positives: list[float], negatives: list[float]) -> float:
     """Probability that a random positive scores above a random negative (ties count half)."""
@@ -52,7 +54,8 @@ def main(paths: list[str]) -> None:
                 *messages[:1],
                 {"role": "user", "content": render_file("judge_user.txt", question=item.question).strip()},
             ]
-            p_yes, p_no = model.next_token_probabilities(judge, ["yes", "no"])
+            yes, no, capital_yes, capital_no = model.next_token_probabilities(judge, YES_NO)
+            p_yes, p_no = yes + capital_yes, no + capital_no
             row = {
                 "set": path.stem,
                 "id": item.id,
