@@ -118,10 +118,13 @@ class Engine:
         return engine
 
     def warm_up(self) -> None:
-        """Evaluate the article's prompt prefix once (or load it from disk), so no asker pays for it."""
+        """Evaluate the article's prompt prefix once (or load it from disk), so no asker pays for it; then
+        let lingua load its models in the background."""
+        if self.reads_whole_article:
+            self._read_article_ahead()
         self._guesser.warm_up()
-        if not self.reads_whole_article:
-            return
+
+    def _read_article_ahead(self) -> None:
         system = self._system(self._whole_article)
         state_file = None
         if self._state_dir:  # one file per model and prompt: a changed template or article is read anew
