@@ -199,6 +199,7 @@ def test_unusable_questions_raise_a_clear_error(engine, question):
         ("Wie viele Ortschaften hat Russland diesen Monat eingenommen?", "de"),
         ("Где прошла встреча?", "ru"),
         ("俄罗斯本月占领了多少个地方？", "zh"),
+        ("Sky Digital是什么时候推出的？", "zh"),
         ("كم عدد البلدات التي سيطرت عليها روسيا هذا الشهر؟", "ar"),
     ],
 )

@@ -93,6 +93,8 @@ class LanguageGuesser:
 
     def detect(self, text: str, default: str = "en", preferred: tuple[str, ...] = ("en",)) -> str:
         without_names = _NAME.sub(" ", text)
+        if len(_CJK.findall(text)) >= 2:  # names in Latin letters stick to CJK words: "Sky Digital是什么"
+            without_names = re.sub(r"[A-Za-z][A-Za-z+'-]*", " ", text)
         if re.search(r"[^\W\d_]{2}", without_names):
             text = without_names
         confidences = _detector().compute_language_confidence_values(text)
