@@ -229,3 +229,9 @@ def test_across_languages_an_unverifiable_name_gives_way_to_the_quote_a_wrong_nu
     assert "février 2022" in translated.answer
     engine, _ = scripted_engine("Russia invaded Ukraine in 2021.")
     assert engine.answer("When did Russia invade Ukraine?").refused
+
+
+def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_engine):
+    engine, _ = scripted_engine("Macron said the missile attack was part of a larger offensive.")
+    answer = engine.answer("What did Macron say about the missile attack?")
+    assert "Macron" not in answer.answer

@@ -42,6 +42,7 @@ def test_an_answer_that_is_only_a_name_is_checked_as_one():
     assert answer_names("Paris.") == ["Paris"]
     assert answer_names("Andreï Belousov") == ["Andreï Belousov"]
     assert answer_names("Les troupes ont reculé.") == []
+    assert answer_names("Macron said the attack was planned.", "What did Macron say?") == ["Macron"]
     assert names_in("Où ?") == [], "a question's first word is no name"
 
 

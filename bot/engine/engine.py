@@ -232,7 +232,7 @@ class Engine:
             return "model"
         if leaning >= self._refusal_probability:
             return "leaning"
-        unsupported = self._facts.unsupported(reply, language)
+        unsupported = self._facts.unsupported(reply, language, question)
         numbers = [fact for fact in unsupported if fact.kind == "number"]
         if numbers or (unsupported and language == self.article_language):
             return "facts"

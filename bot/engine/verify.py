@@ -41,13 +41,20 @@ def names_in(text: str) -> list[str]:
     return [m.group(0) for m in _CAPITALISED.finditer(text) if not _SENTENCE_START.search(text[: m.start()])]
 
 
-def answer_names(answer: str) -> list[str]:
-    """The names of an answer: an answer that is only a short run of capitalised words is one ("Paris.",
-    "Andreï Belousov"), though it opens a sentence."""
+def answer_names(answer: str, question: str = "") -> list[str]:
+    """The names of an answer. Opening a sentence, a run of capitals is a name when it is the whole
+    answer ("Paris.", "Andreï Belousov") or when the question names it ("What did Macron say?" ->
+    "Macron said…")."""
     whole = _CAPITALISED.fullmatch(answer.strip(" .!?"))
     if whole and len(whole.group(0).split()) <= MAX_NAME_WORDS:
         return [whole.group(0)]
-    return names_in(answer)
+    asked = {word[:NAME_PREFIX] for name in names_in(question) for word in _ascii_words(name)}
+    return [
+        m.group(0)
+        for m in _CAPITALISED.finditer(answer)
+        if not _SENTENCE_START.search(answer[: m.start()])
+        or {word[:NAME_PREFIX] for word in _ascii_words(m.group(0))} & asked
+    ]
 
 
 def _ascii_words(text: str) -> list[str]:
@@ -95,12 +102,12 @@ class ArticleFacts:
         parts = _ascii_words(name)
         return not parts or any(part[:NAME_PREFIX] in self._prefixes for part in parts)
 
-    def unsupported(self, answer: str, answer_language: str) -> list[Unsupported]:
+    def unsupported(self, answer: str, answer_language: str, question: str = "") -> list[Unsupported]:
         """The answer's numbers and names that the article does not hold. The question does not excuse
         them: "What did Macron say?" answered "Macron said…" is still not in the article."""
         missing = [Unsupported("number", v) for v in sorted(numbers_in(answer)) if not self.holds_number(v)]
         if answer_language not in NOUN_CAPITALISING_LANGUAGES:
-            names = answer_names(answer)
+            names = answer_names(answer, question)
             missing += [Unsupported("name", name) for name in names if not self.holds_name(name)]
         return missing
 
