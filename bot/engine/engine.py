@@ -78,7 +78,7 @@ class Engine:
         self._state_dir = state_dir
         self._clock = clock
         numbered = _numbered(self.article_paragraphs)
-        budget = getattr(model, "context_size", 4096) - RESERVED_TOKENS - max_answer_tokens
+        budget = model.context_size - RESERVED_TOKENS - max_answer_tokens
         self.reads_whole_article = model.count_tokens(numbered) <= budget
         self.article_read = "not yet"  # then how warm_up read it: "evaluated", "loaded" or "kept"
         self._whole_article = numbered

@@ -31,6 +31,7 @@ class TextModel(Protocol):
     """What the engine needs of a model. Decoding is greedy, so the same prompt gives the same reply."""
 
     name: str
+    context_size: int  # tokens
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         """The reply to a conversation, piece by piece."""
