@@ -15,6 +15,7 @@ def test_numbers_are_read_as_digit_strings():
 def test_names_are_capitalised_words_that_do_not_open_a_sentence():
     assert names_in("Les troupes de Zelensky. Ensuite l'OTAN et «Kiev»") == ["Zelensky", "OTAN"]
     assert names_in("Qu'a dit Emmanuel Macron ?") == ["Emmanuel Macron"]
+    assert names_in("Sky+HD使用的专有系统是什么？") == ["HD"]
 
 
 @pytest.mark.parametrize(
