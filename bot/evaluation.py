@@ -20,11 +20,10 @@ from typing import Any
 
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer
-from bot.engine.text import fold, stopwords
+from bot.engine.text import CJK, fold, stopwords
 from bot.paths import EVAL_SET, PUBLIC_SETS
 
 SHORT_ANSWER = 40
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
@@ -139,8 +138,8 @@ def _gold_words(gold: str) -> list[str]:
 
 def units(text: str) -> float:
     """Answer length: words, with each CJK character counting half (they carry no spaces)."""
-    cjk = len(_CJK.findall(text))
-    return len(re.findall(r"\w+", _CJK.sub(" ", text))) + cjk / 2
+    cjk = len(CJK.findall(text))
+    return len(re.findall(r"\w+", CJK.sub(" ", text))) + cjk / 2
 
 
 def names_fact(text: str, alternatives: Iterable[str]) -> bool:
@@ -151,7 +150,7 @@ def names_fact(text: str, alternatives: Iterable[str]) -> bool:
         gold = _normal(alternative)
         if not gold:
             continue
-        if _CJK.search(gold):
+        if CJK.search(gold):
             if gold.replace(" ", "") in normal.replace(" ", ""):
                 return True
         elif f" {gold} " in spaced or (gold in normal and len(gold) >= 4) or set(_gold_words(gold)) <= words:

@@ -12,6 +12,8 @@ from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
+from bot.engine.text import CJK
+
 READER_LANGUAGES = [
     "ARABIC",
     "BENGALI",
@@ -60,7 +62,6 @@ READER_LANGUAGES = [
 # Short questions are often close calls: the article's language and English win a near-tie.
 NEAR_TIE = 0.5
 # A run of capitalised words after the first word: names sway the detector ("Who is Belousov?").
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _NAME = re.compile(r"(?<=\s)[A-ZÀ-ÖØ-ÞА-ЯЁЄІЇҐ][\w'-]+")
 
 
@@ -93,7 +94,7 @@ class LanguageGuesser:
 
     def detect(self, text: str, default: str = "en", preferred: tuple[str, ...] = ("en",)) -> str:
         without_names = _NAME.sub(" ", text)
-        if len(_CJK.findall(text)) >= 2:  # names in Latin letters stick to CJK words: "Sky Digital是什么"
+        if len(CJK.findall(text)) >= 2:  # names in Latin letters stick to CJK words: "Sky Digital是什么"
             without_names = re.sub(r"[A-Za-z][A-Za-z+'-]*", " ", text)
         if re.search(r"[^\W\d_]{2}", without_names):
             text = without_names
@@ -112,7 +113,7 @@ class LanguageGuesser:
     def is_language(self, text: str, code: str) -> bool:
         """Is the text plausibly in this language? Names and numbers alone fit any language."""
         letters = _NAME.sub(" ", " " + text)
-        words = len(re.findall(r"[^\W\d_]{3,}", _CJK.sub(" ", letters))) + len(_CJK.findall(letters)) / 2
+        words = len(re.findall(r"[^\W\d_]{3,}", CJK.sub(" ", letters))) + len(CJK.findall(letters)) / 2
         if words < 2:
             return True  # "28", "Andreï Belousov", "1066": nothing to judge by
         confidences = {

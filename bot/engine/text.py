@@ -12,6 +12,9 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # Elided articles and pronouns: l'OTAN, d'aggraver, qu'il, s'agit.
 _ELISION = re.compile(r"\b[ldjmnstc]'|\bqu'|\bjusqu'|\blorsqu'|\bpuisqu'", re.IGNORECASE)
 STEM_LENGTH = 5
+# Chinese, Japanese and Korean characters: no spaces between words, and no capitals.
+CJK_RANGES = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+CJK = re.compile(f"[{CJK_RANGES}]")
 
 
 def fold(text: str) -> str:

@@ -14,12 +14,12 @@ from functools import cached_property
 from anyascii import anyascii
 from num2words import num2words
 
-from bot.engine.text import fold
+from bot.engine.text import CJK_RANGES, fold
 
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 # A run of words that start with a capital: a name, a place, an acronym ("Emmanuel Macron" is one name).
 # (a name in Latin letters ends where CJK characters, glued to it, begin: "HD使用的")
-_CAPITAL = r"[A-ZÀ-ÖØ-ÞΑ-ΩА-ЯЁЄІЇҐ](?:(?![\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af])[\w'’-])*"
+_CAPITAL = rf"[A-ZÀ-ÖØ-ÞΑ-ΩА-ЯЁЄІЇҐ](?:(?![{CJK_RANGES}])[\w'’-])*"
 _CAPITALISED = re.compile(rf"(?<![\w.-]){_CAPITAL}(?: {_CAPITAL})*")
 _SENTENCE_START = re.compile(r"(^|[.!?:;»«\"“”()\n¿¡]\s*)$")
 # Where every noun takes a capital, case does not tell a name: only numbers are checked there.
