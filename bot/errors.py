@@ -28,3 +28,16 @@ class QuestionError(ArticlebotError):
     def __init__(self, message: str, reason: str, *, length: int = 0, limit: int = 0) -> None:
         super().__init__(message)
         self.reason, self.length, self.limit = reason, length, limit
+
+
+class SourceError(ArticlebotError):
+    """An article source (path, URL, upload or pasted text) could not be turned into article text; the
+    message names the source and the problem."""
+
+
+class UnknownArticle(ArticlebotError):
+    """No article by that name: `name` is what was asked for."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no article named {name!r}: `articlebot articles` lists them")
+        self.name = name
