@@ -244,11 +244,11 @@ def _concurrent(engine: Engine, questions: list[str], concurrency: int) -> tuple
 def _cold_read_seconds(engine: Engine, model: RecordingModel) -> float:
     """The model's first read of the article, with nothing in its context and no saved state."""
     model.llama.reset()
-    state_dir = engine._state_dir
-    engine._state_dir = None
+    states = engine._states
+    engine._states = None
     started = clock()
     engine.warm_up()
-    engine._state_dir = state_dir
+    engine._states = states
     return clock() - started
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.articles_cli import add_parsers as add_article_parsers
 from bot.engine.records import Answer
 from bot.errors import ArticlebotError, ConfigError
 from bot.settings import Settings
@@ -27,25 +28,13 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _engine(settings: Settings):  # noqa: ANN202 - imported lazily to keep `--help` fast
-    from bot.engine.engine import Engine
+def _engine(settings: Settings, article: str | None = None):  # noqa: ANN202 - imported lazily for speed
+    """The engine of an article (default: ARTICLE_PATH's), with the article read."""
+    from bot.articles_cli import open_library
 
-    return Engine.from_settings(settings)
-
-
-def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.engine.articles import read_article
-    from store.chroma_store import ArticleStore, open_client
-    from store.embeddings import load_embedder
-
-    store = ArticleStore(
-        open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
-        load_embedder(settings.embedder),
-        settings.chroma_collection,
-    )
-    report = store.ingest(read_article(settings.article_path))
-    print(f"{report.status}: {report.chunks} passages, article sha256 {report.checksum[:12]}")
-    return 0
+    engine = open_library(settings).engine(article)
+    engine.warm_up()
+    return engine
 
 
 def _ask_stream(engine, lines: TextIO, out: TextIO) -> None:  # noqa: ANN001
@@ -75,7 +64,7 @@ def _interactive(engine, out: TextIO) -> None:  # noqa: ANN001
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
-    engine = _engine(settings)
+    engine = _engine(settings, args.article)
     if args.question == ["-"]:
         if args.json:
             _ask_stream(engine, sys.stdin, sys.stdout)
@@ -92,20 +81,27 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.engine.engine import Engine
-    from bot.engine.llm import LlamaModel
+    """Each set against its article: the one named by --article, else the .txt beside a public set, else
+    ARTICLE_PATH's. Articles are indexed (as eval-<set>) and read as any other."""
+    from bot.articles_cli import open_library
     from bot.evaluation import article_of, default_sets, format_table, load_eval_set, run_eval
 
-    model = LlamaModel(settings)
+    library = open_library(settings)
     reports = []
     for path in args.set or default_sets(heldout=args.heldout):
-        article = article_of(path, args.article or settings.article_path)
-        same = article == settings.article_path
-        collection = settings.chroma_collection if same else f"eval-{article.stem}"
-        engine = Engine.from_settings(
-            settings.model_copy(update={"article_path": article, "chroma_collection": collection[:63]}),
-            model=model,
-        )
+        if args.article:
+            name = args.article
+        else:
+            article = article_of(path, settings.article_path)
+            name = (
+                library.default_name
+                if article == settings.article_path
+                else library.ingest(
+                    library.load(str(article)), f"eval-{article.stem}"[:48].rstrip("-")
+                ).record.name
+            )
+        engine = library.engine(name)
+        engine.warm_up()
 
         def progress(result) -> None:  # noqa: ANN001
             if args.verbose or not result.correct:
@@ -117,14 +113,13 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({report.name: report.metrics() for report in reports}, indent=2))
     else:
-        print(format_table(reports, model.name))
+        print(format_table(reports, library.model.name))
     return 0
 
 
 def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.articles_cli import open_library
     from bot.engine.bundled import BUNDLED_MODELS
-    from store.chroma_store import ArticleStore, open_client
-    from store.embeddings import load_embedder
 
     if settings.model_path:
         model = str(settings.model_path)
@@ -132,23 +127,22 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
         model = f"{settings.model_repo}/{settings.model_file}"
     else:
         model = str(settings.model_cache_dir / BUNDLED_MODELS[settings.default_model].filename)
-    store = ArticleStore(
-        open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
-        load_embedder(settings.embedder),
-        settings.chroma_collection,
-    )
-    chroma = (
-        f"http://{settings.chroma_host}:{settings.chroma_port}"
-        if settings.chroma_host
-        else str(settings.chroma_path)
-    )
+    library = open_library(settings, load_model=False)
+    records = library.records()
     info = {
-        "article_path": str(settings.article_path),
+        "chroma": "server" if settings.chroma_host else "embedded",
+        "chroma_location": (
+            f"http://{settings.chroma_host}:{settings.chroma_port}"
+            if settings.chroma_host
+            else str(settings.chroma_path)
+        ),
+        "llm": "local",
+        "state": "sqlite",
         "model_path": model,
         "embedder": settings.embedder,
-        "chroma": chroma,
-        "collection": settings.chroma_collection,
-        "chunks": store.count(),
+        "default_article": library.default_name,
+        "articles": len(records),
+        "chunks": sum(record.chunks for record in records),
         "retrieval_mode": settings.retrieval_mode,
         "telegram_token_set": settings.telegram_bot_token is not None,
     }
@@ -172,9 +166,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         raise ConfigError(
             "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"
         )
+    from bot.articles_cli import open_library
     from bot.telegram.app import run
 
-    run(settings, _engine(settings))
+    library = open_library(settings)
+    library.engine().warm_up()
+    run(settings, library)
     return 0
 
 
@@ -190,19 +187,18 @@ def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="articlebot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("ingest", help="(re)build the Chroma store from the article; idempotent").set_defaults(
-        func=cmd_ingest
-    )
+    add_article_parsers(sub)
     ask = sub.add_parser("ask", help="answer a question (no question: interactive; '-': one per stdin line)")
     ask.add_argument("question", nargs="*")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    ask.add_argument("--article", metavar="NAME", help="the article to ask about (default: ARTICLE_PATH's)")
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", help="run the eval set and print the metrics table")
     evaluate.add_argument(
         "--set", type=_path, action="append", help="an eval set (JSONL); repeat for several (default: all)"
     )
     evaluate.add_argument(
-        "--article", type=_path, help="the article of a set without a .txt beside it (default: ARTICLE_PATH)"
+        "--article", metavar="NAME", help="ask every set about this article (default: each set's own)"
     )
     evaluate.add_argument("--heldout", action="store_true", help="also the held-out public sets")
     evaluate.add_argument("--json", action="store_true")

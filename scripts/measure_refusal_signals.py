@@ -38,12 +38,7 @@ def main(paths: list[str]) -> None:
     rows = []
     for path in map(Path, paths):
         article = article_of(path, settings.article_path)
-        engine = Engine.from_settings(
-            settings.model_copy(
-                update={"article_path": article, "chroma_collection": f"eval-{article.stem}"[:63]}
-            ),
-            model=model,
-        )
+        engine = Engine.from_settings(settings.model_copy(update={"article_path": article}), model=model)
         for item in load_eval_set(path):
             language = engine.detect_language(item.question)
             passages = engine.retrieve(item.question, 4)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import pysbd
+from pysbd.languages import LANGUAGE_CODES
 
 _BLANK_LINES = re.compile(r"\n\s*\n")
 
@@ -43,7 +44,9 @@ def split_paragraphs(text: str) -> list[tuple[int, str]]:
 
 @cache
 def _segmenter(language: str) -> pysbd.Segmenter:
-    return pysbd.Segmenter(language=language, clean=False, char_span=True)
+    # pysbd knows some 23 languages; English rules split the others (and Latin-script ones) well enough.
+    known = language if language in LANGUAGE_CODES else "en"
+    return pysbd.Segmenter(language=known, clean=False, char_span=True)
 
 
 def split_sentences(paragraph: str, language: str = "fr") -> list[tuple[int, str]]:

@@ -13,10 +13,12 @@ import pytest
 
 from bot.engine.engine import Engine
 from bot.engine.language import LanguageGuesser
+from bot.engine.library import Library
 from bot.engine.llm import LlamaModel, Message
 from bot.engine.retrieval import Retriever
+from bot.engine.states import StateFiles
 from bot.settings import Settings
-from store.chroma_store import ArticleStore, open_client
+from store.chroma_store import ArticleLibrary, ArticleStore, open_client
 from store.embeddings import E5Embedder
 from tests.telegram_fixtures import *  # noqa: F403 - the Telegram stand-in and bot fixtures
 
@@ -46,10 +48,28 @@ def embedder() -> E5Embedder:
 
 
 @pytest.fixture(scope="session")
-def store(settings: Settings, embedder: E5Embedder) -> ArticleStore:
-    article_store = ArticleStore(open_client(settings.chroma_path), embedder, settings.chroma_collection)
-    article_store.ingest(settings.article_path.read_text(encoding="utf-8"))
-    return article_store
+def library(
+    settings: Settings, embedder: E5Embedder, real_model: LlamaModel, guesser: LanguageGuesser
+) -> Library:
+    """Every article in one real Chroma store, the bundled one indexed as the default."""
+    articles = ArticleLibrary(open_client(settings.chroma_path), embedder)
+    library = Library(
+        articles,
+        embedder,
+        real_model,
+        guesser,
+        default_name="",
+        states=StateFiles(settings.model_cache_dir / "article-states", 10**9),
+    )
+    library.default_name = library.ingest(library.load(str(settings.article_path))).record.name
+    return library
+
+
+@pytest.fixture(scope="session")
+def store(library: Library) -> ArticleStore:
+    stored = library.articles.get(library.default_name)
+    assert stored is not None
+    return stored
 
 
 @pytest.fixture(scope="session")
@@ -70,14 +90,9 @@ def real_model(settings: Settings) -> LlamaModel:
 
 
 @pytest.fixture(scope="session")
-def engine(
-    settings: Settings, retriever: Retriever, real_model: LlamaModel, guesser: LanguageGuesser
-) -> Engine:
+def engine(library: Library) -> Engine:
     """The engine as users get it: real Chroma, real e5, the bundled GGUF at temperature 0."""
-    article = settings.article_path.read_text(encoding="utf-8")
-    engine = Engine(
-        article, retriever, real_model, guesser, state_dir=settings.model_cache_dir / "article-states"
-    )
+    engine = library.engine()
     engine.warm_up()
     return engine
 
@@ -106,7 +121,7 @@ class ScriptedModel:
     def count_tokens(self, text: str) -> int:
         return len(text) // 4
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
+    def keep_prefix(self, messages: list[Message], state_file: Path | None, progress: Any = None) -> str:
         return "evaluated"
 
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # What the Telegram front end may import from bot.engine: at run time, and under `if TYPE_CHECKING:` only.
 TELEGRAM_ENGINE_RUNTIME = {"bot.engine.records", "bot.engine.prompts"}
-TELEGRAM_ENGINE_TYPING = TELEGRAM_ENGINE_RUNTIME | {"bot.engine.engine"}
+TELEGRAM_ENGINE_TYPING = TELEGRAM_ENGINE_RUNTIME | {"bot.engine.engine", "bot.engine.library"}
 
 
 def module_name(path: Path) -> str:
@@ -100,6 +100,7 @@ def test_the_engine_and_the_store_know_nothing_of_telegram_or_the_command_line(p
 @pytest.mark.parametrize("path", sources("bot/telegram"), ids=rel)
 def test_telegram_reaches_the_engine_only_through_its_public_modules(path):
     runtime, typing = imports_of(path)
+    assert not reaches(runtime, {"llama_cpp", "chromadb", "store", "bot.sources", "trafilatura", "httpx"})
     assert not reaches(runtime | typing, {"llama_cpp", "chromadb", "store"})
     engine = {".".join(name.split(".")[:3]) for name in reaches(runtime, {"bot.engine"})}
     assert engine <= TELEGRAM_ENGINE_RUNTIME
@@ -119,7 +120,9 @@ def test_the_scan_sees_the_imports_that_are_there():
     assert {"telegram", "telegram.ext", "bot.engine.records", "bot.telegram.commands"} <= app_runtime
     assert "bot.engine.engine" in app_typing and "bot.engine.engine" not in app_runtime
     engine_runtime, _ = imports_of(ROOT / "bot/engine/engine.py")
-    assert {"store.chroma_store", "bot.engine.articles", "bot.engine.llm"} <= engine_runtime
+    assert {"bot.engine.retrieval", "bot.engine.llm", "bot.engine.library"} <= engine_runtime
+    library_runtime, _ = imports_of(ROOT / "bot/engine/library.py")
+    assert {"store.chroma_store", "bot.sources"} <= library_runtime
     assert "chromadb" in imports_of(ROOT / "store/chroma_store.py")[0]
     assert "bot.errors" in imports_of(ROOT / "store/embeddings.py")[0]
 

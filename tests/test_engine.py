@@ -2,6 +2,7 @@ import pytest
 
 from bot.engine.engine import Engine
 from bot.engine.llm import LlamaModel
+from bot.engine.states import StateFiles
 from bot.errors import QuestionError
 from tests.conftest import make_settings
 
@@ -68,7 +69,9 @@ def test_refusal_is_in_the_askers_language(engine):
 def test_a_saved_article_state_is_loaded_by_a_fresh_model(engine, settings, retriever, guesser, tmp_path):
     states = settings.model_cache_dir / "article-states"
     assert list(states.glob("*.state")), "warming up saved the article's evaluated prefix"
-    fresh = Engine(engine.article_text, retriever, LlamaModel(settings), guesser, state_dir=states)
+    fresh = Engine(
+        engine.article_text, retriever, LlamaModel(settings), guesser, states=StateFiles(states, 10**9)
+    )
     fresh.warm_up()
     assert fresh.article_read == "loaded"
     assert fresh.answer(ARTICLE_FACT).answer == engine.answer(ARTICLE_FACT).answer
@@ -77,13 +80,12 @@ def test_a_saved_article_state_is_loaded_by_a_fresh_model(engine, settings, retr
 def test_a_corrupt_saved_state_is_evaluated_again(engine, retriever, guesser, tmp_path):
     settings = make_settings(tmp_path)
     model = LlamaModel(settings)
-    first = Engine(engine.article_text, retriever, model, guesser, state_dir=tmp_path / "states")
+    states = StateFiles(tmp_path / "states", 10**9)
+    first = Engine(engine.article_text, retriever, model, guesser, states=states)
     first.warm_up()
     [state] = (tmp_path / "states").glob("*.state")
     state.write_bytes(b"not a llama.cpp state")
-    again = Engine(
-        engine.article_text, retriever, LlamaModel(settings), guesser, state_dir=tmp_path / "states"
-    )
+    again = Engine(engine.article_text, retriever, LlamaModel(settings), guesser, states=states)
     again.warm_up()
     assert again.article_read == "evaluated"
     assert "28" in again.answer(ARTICLE_FACT).answer

@@ -17,18 +17,21 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import Message, TextModel
 from bot.engine.prompts import phrase, render_file
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
+from bot.engine.states import StateFiles
 from bot.engine.text import content_words, stem
 from bot.engine.verify import ArticleFacts, answer_facts
 from bot.errors import QuestionError
-from bot.settings import Settings
 from store.chunking import split_paragraphs
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -56,16 +59,21 @@ class Engine:
         model: TextModel,
         guesser: LanguageGuesser,
         *,
+        name: str = "article",
+        title: str = "",
+        language: str | None = None,
         top_k: int = 4,
         max_question_chars: int = 500,
         max_answer_tokens: int = 64,
         refusal_probability: float = REFUSAL_PROBABILITY,
-        state_dir: Path | None = None,
+        states: StateFiles | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
+        self.name, self.title = name, title
         self.article_text = article_text
+        self.article_sha = hashlib.sha256(article_text.encode("utf-8")).hexdigest()
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
-        self.article_language = guesser.detect(article_text[:2000])
+        self.article_language = language or guesser.detect(article_text[:2000])
         self._facts = ArticleFacts(article_text, self.article_language)
         self._article_stems = {stem(word) for word in content_words(article_text)}
         self._retriever = retriever
@@ -75,7 +83,7 @@ class Engine:
         self._max_question_chars = max_question_chars
         self._max_answer_tokens = max_answer_tokens
         self._refusal_probability = refusal_probability
-        self._state_dir = state_dir
+        self._states = states
         self._clock = clock
         numbered = _numbered(self.article_paragraphs)
         budget = model.context_size - RESERVED_TOKENS - max_answer_tokens
@@ -85,55 +93,37 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings, model: TextModel | None = None) -> Engine:
-        """Open (and if needed fill) the store, load the embedder and the model once, read the article."""
-        from bot.engine.articles import read_article
-        from bot.engine.llm import LlamaModel
-        from store.chroma_store import ArticleStore, open_client
-        from store.embeddings import load_embedder
+        """The engine of the default article (ARTICLE_PATH), indexed if needed, with its article read."""
+        from bot.engine.library import Library
 
-        article_text = read_article(settings.article_path)
-        embedder = load_embedder(settings.embedder)
-        store = ArticleStore(
-            open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port),
-            embedder,
-            settings.chroma_collection,
-        )
-        store.ingest(article_text)
-        if model is None:
-            llama = LlamaModel(settings)
-            llama.load()
-            model = llama
-        engine = cls(
-            article_text,
-            Retriever(store, embedder, settings.retrieval_mode),
-            model,
-            LanguageGuesser(),
-            top_k=settings.top_k,
-            max_question_chars=settings.max_question_chars,
-            max_answer_tokens=settings.max_answer_tokens,
-            refusal_probability=settings.refusal_probability,
-            state_dir=settings.model_cache_dir / "article-states",
-        )
+        engine = Library.from_settings(settings, model).engine()
         engine.warm_up()
         return engine
 
-    def warm_up(self) -> None:
+    def warm_up(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Evaluate the article's prompt prefix once (or load it from disk), so no asker pays for it; then
-        let lingua load its models in the background."""
+        let lingua load its models in the background. progress(tokens read, tokens) while reading."""
         if self.reads_whole_article:
-            self._read_article_ahead()
+            self.read_article(progress)
         self._guesser.warm_up()
 
-    def _read_article_ahead(self) -> None:
+    def read_article(self, progress: Callable[[int, int], None] | None = None) -> str:
+        """Make this article's prefix the model's current one ("kept", "loaded" or "evaluated"). Several
+        articles share one model, so each answer calls this first; it is instant when already kept."""
+        if not self.reads_whole_article:
+            return self.article_read
         system = self._system(self._whole_article)
         state_file = None
-        if self._state_dir:  # one file per model and prompt: a changed template or article is read anew
+        if self._states:  # one file per model and prompt: a changed template or article is read anew
             key = hashlib.sha256(f"{self._model.name}\n{system[0]['content']}".encode()).hexdigest()[:24]
-            state_file = self._state_dir / f"{key}.state"
+            state_file = self._states.path(key)
         try:
-            self.article_read = self._model.keep_prefix(system, state_file)
+            self.article_read = self._model.keep_prefix(system, state_file, progress)
         except Exception:
             logger.warning("reading the article ahead failed; the first answer will be slower", exc_info=True)
+        if state_file and self._states:
+            self._states.used(state_file)
+        return self.article_read
 
     # -- small lookups the front ends use -------------------------------------------------------------
 
@@ -183,7 +173,7 @@ class Engine:
 
         def finish(answer: str, citations: list[Citation], refused: bool, method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
-            return Answer(text, answer, refused, language, citations, timings, method)
+            return Answer(text, answer, refused, language, citations, timings, method, self.name)
 
         def refusal(check: str) -> Answer:
             return finish(phrase("refusal", language), [], True, f"refusal:{check}")
@@ -208,6 +198,7 @@ class Engine:
 
         messages = self._messages(text, language, passages, follow_up)
         try:
+            self.read_article()
             reply = self._read(messages)
             leaning = self._model.next_token_probabilities(messages, [REFUSAL_MARK])[0]
         except Exception:
@@ -243,6 +234,23 @@ class Engine:
         if unsupported or not self._guesser.is_language(reply, language):
             return "quote"
         return "answer"
+
+    def suggest_question(self, language: str) -> str | None:
+        """A short question the article answers, in the language, to show a new reader; None if the model
+        wrote something else. Only a suggestion: its answer is verified when it is asked."""
+        messages = self._system(
+            self._whole_article if self.reads_whole_article else self.article_paragraphs[0]
+        )
+        prompt = render_file("suggest_user.txt", language=language_name(language))
+        messages.append({"role": "user", "content": prompt.strip()})
+        try:
+            self.read_article()
+            question = self._read(messages)
+        except Exception:
+            logger.warning("the model could not suggest a question", exc_info=True)
+            return None
+        question = question.strip().strip('"«»“”').strip()
+        return question if question.endswith(("?", "？", "؟")) and 8 <= len(question) <= 160 else None
 
     def _read(self, messages: list[Message]) -> str:
         """The model's first line, without the markers it may copy from the numbered article."""

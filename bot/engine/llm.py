@@ -12,7 +12,7 @@ import ctypes
 import functools
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +25,8 @@ from bot.settings import Settings
 logger = logging.getLogger(__name__)
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
+Progress = Callable[[int, int], None]  # (tokens evaluated, tokens)
+PREFILL_STEP = 256  # tokens evaluated between two progress reports
 
 
 class TextModel(Protocol):
@@ -43,7 +45,9 @@ class TextModel(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
+    def keep_prefix(
+        self, messages: list[Message], state_file: Path | None, progress: Progress | None = None
+    ) -> str:
         """Evaluate what every prompt starting with these messages shares, once (from state_file if saved):
         "kept" (already in the context), "loaded" (from state_file) or "evaluated"."""
         ...
@@ -178,7 +182,9 @@ class LlamaModel:
         llama.eval(tokens[reuse:])
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
+    def keep_prefix(
+        self, messages: list[Message], state_file: Path | None, progress: Progress | None = None
+    ) -> str:
         """The tokens every question's prompt shares with these messages (the system turn: the article)
         are evaluated once; with a state file they are saved, so a restart loads them in a blink."""
         with self._lock:
@@ -191,7 +197,10 @@ class LlamaModel:
                 logger.debug("read the article from its saved state %s", state_file)
                 return "loaded"
             llama.reset()
-            llama.eval(prefix)
+            for start in range(0, len(prefix), PREFILL_STEP):  # in steps, to report progress
+                llama.eval(prefix[start : start + PREFILL_STEP])
+                if progress:
+                    progress(min(start + PREFILL_STEP, len(prefix)), len(prefix))
             if state_file:
                 state_file.parent.mkdir(parents=True, exist_ok=True)
                 partial = state_file.with_suffix(".partial")

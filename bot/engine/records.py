@@ -55,10 +55,12 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     # How the answer was made: "model" (a verified model answer), "extractive" (the best sentence quoted),
     # or "refusal:<check>" (the check that refused: "model", "leaning", "facts", "unknown-name"). For the
-    # eval and debugging; not part of the JSON contract.
+    # eval and debugging; like `article`, not part of the JSON contract.
     method: str = "model"
+    article: str = ""  # the name of the article that answered
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("method")
+        data.pop("article")  # the JSON contract of `ask --json` predates several articles
         return data
