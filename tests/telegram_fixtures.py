@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +22,7 @@ from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from tests.botapi_standin import BotApiStandIn, Call
 
-__all__ = ["long_article_engine", "standin", "tgbot"]
+__all__ = ["long_article", "standin", "tgbot"]
 
 TOKEN = "123456789:AAEarticlebot-test-token-never-log-me"
 USER_ID = 424242
@@ -37,28 +39,58 @@ class StepClock:
         return self.now
 
 
+class LibrarySpy:
+    """The real library, whose engines are watched by one EngineSpy each, sharing the counters."""
+
+    def __init__(self, library: Any) -> None:
+        self._library = library
+        self._spies: dict[str, EngineSpy] = {}
+        self.streams: list[tuple[str, Any]] = []
+        self.lock = threading.Lock()
+        self.running = self.most_at_once = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._library, name)
+
+    def engine(self, name: str | None = None) -> Any:
+        real = self._library.engine(name)
+        if real.name not in self._spies or self._spies[real.name]._engine is not real:
+            self._spies[real.name] = EngineSpy(real, self)
+        return self._spies[real.name]
+
+
 class EngineSpy:
     """The real engine, watched: counts model calls and the most that ever ran at once. Not a fake."""
 
-    def __init__(self, engine: Any) -> None:
+    def __init__(self, engine: Any, counters: LibrarySpy) -> None:
         self._engine = engine
-        self._lock = threading.Lock()
-        self.running = self.most_at_once = 0
-        self.streams: list[tuple[str, Any]] = []
+        self._counters = counters
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
     def stream(self, question: str, follow_up: Any = None) -> Iterator[Any]:
-        with self._lock:
-            self.running += 1
-            self.most_at_once = max(self.most_at_once, self.running)
-            self.streams.append((question, follow_up))
+        spy = self._counters
+        with spy.lock:
+            spy.running += 1
+            spy.most_at_once = max(spy.most_at_once, spy.running)
+            spy.streams.append((question, follow_up))
         try:
             yield from self._engine.stream(question, follow_up)
         finally:
-            with self._lock:
-                self.running -= 1
+            with spy.lock:
+                spy.running -= 1
+
+    def read_article(self, progress: Any = None) -> str:
+        spy = self._counters
+        with spy.lock:
+            spy.running += 1
+            spy.most_at_once = max(spy.most_at_once, spy.running)
+        try:
+            return self._engine.read_article(progress)
+        finally:
+            with spy.lock:
+                spy.running -= 1
 
 
 class BotHarness:
@@ -143,7 +175,7 @@ class BotHarness:
             for call in self.standin.ok_calls()
             if call.method in ("sendMessage", "editMessageText")
             and call.params.get("chat_id") == chat_id
-            and "art:0" in str(call.params.get("reply_markup"))
+            and "art:" in str(call.params.get("reply_markup"))
         ]
 
     async def wait_finals(self, chat_id: int, count: int = 1, timeout: float = 180.0) -> list[Call]:
@@ -184,32 +216,31 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 
 
 @pytest.fixture(scope="session")
-def long_article_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A real engine on an article longer than one message (the bundled one, twice over)."""
-    from bot.engine.engine import Engine
+def long_article(library: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The name of an article longer than one message (the bundled one, twice over), in the library."""
     from bot.paths import BUNDLED_ARTICLE
 
-    directory = tmp_path_factory.mktemp("long-article")
-    article = directory / "article.txt"
+    article = tmp_path_factory.mktemp("long-article") / "article.txt"
     text = BUNDLED_ARTICLE.read_text(encoding="utf-8").strip()
     article.write_text("\n\n".join([text] * 2), encoding="utf-8")
-    settings = Settings(_env_file=None, article_path=article, chroma_path=directory / "chroma")  # type: ignore[call-arg]
-    return Engine.from_settings(settings)
+    return library.ingest(library.load(str(article)), "long-article").record.name
 
 
 @asynccontextmanager
 async def running_bot(
-    standin: BotApiStandIn, engine: Any, settings: dict[str, Any] | None = None, **tuning: Any
+    standin: BotApiStandIn, library: Any, settings: dict[str, Any] | None = None, **tuning: Any
 ) -> AsyncIterator[BotHarness]:
-    """The real Application, polling the stand-in, as `articlebot run` would run it."""
+    """The real Application, polling the stand-in, as `articlebot run` would run it. Each run has its own
+    chat state file unless settings name one (to test a restart)."""
+    values = {"chat_state_path": Path(tempfile.mkdtemp(prefix="articlebot-chats-")) / "chats.sqlite3"}
     config = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TOKEN,
         telegram_api_base_url=standin.base_url,
-        **(settings or {}),
+        **{**values, **(settings or {})},
     )
     tuning = {"clock": StepClock(1.0), "inline_debounce": 0.05, **tuning}
-    application = build_application(config, engine, **tuning)
+    application = build_application(config, library, **tuning)
     await application.initialize()
     await application.post_init(application)
     await application.updater.start_polling(poll_interval=0, timeout=0.5, allowed_updates=ALLOWED_UPDATES)
@@ -224,7 +255,7 @@ async def running_bot(
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def tgbot(standin: BotApiStandIn, engine: Any) -> AsyncIterator[BotHarness]:
-    """The bot as `articlebot run` runs it, on the real engine, against a fresh stand-in."""
-    async with running_bot(standin, engine) as harness:
+async def tgbot(standin: BotApiStandIn, library: Any, engine: Any) -> AsyncIterator[BotHarness]:
+    """The bot as `articlebot run` runs it, on the real library (its article read), against the stand-in."""
+    async with running_bot(standin, library) as harness:
         yield harness

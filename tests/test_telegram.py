@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.telegram.app import build_application, quiet_logging, run
 from bot.telegram.render import ChatSink, cache_key, render_answer, render_article, split_html
 from tests.botapi_standin import parse_html, utf16_len
-from tests.telegram_fixtures import TOKEN, EngineSpy, StepClock, running_bot
+from tests.telegram_fixtures import TOKEN, LibrarySpy, StepClock, running_bot
 
 # The one question answered by the model (streamed); the others are answered without it (quotes in
 # languages the model does not write, summaries), so the suite stays fast on a small CPU.
@@ -81,9 +81,9 @@ async def test_private_question_is_answered_with_quotes_and_source_buttons(tgbot
     assert asked["message_id"] not in replies, "no quoting in a private chat"
 
 
-async def test_streaming_by_edits_is_throttled_by_the_injected_clock(standin, engine):
+async def test_streaming_by_edits_is_throttled_by_the_injected_clock(standin, library, engine):
     # A frozen clock: after the placeholder no interval ever passes, so the only edit is the final answer.
-    async with running_bot(standin, engine, clock=StepClock(0.0), drafts=False) as bot:
+    async with running_bot(standin, library, clock=StepClock(0.0), drafts=False) as bot:
         await bot.message(FAST[0], chat_id=1002)
         [final] = await bot.wait_finals(1002)
     sent = standin.ok_calls("sendMessage", chat_id=1002)
@@ -92,9 +92,9 @@ async def test_streaming_by_edits_is_throttled_by_the_injected_clock(standin, en
     assert edits == [final] and final.params["message_id"] == sent[0].result["message_id"]
 
 
-async def test_group_answers_only_mentions_replies_and_ask(standin, engine):
+async def test_group_answers_only_mentions_replies_and_ask(standin, library, engine):
     group = -1003
-    async with running_bot(standin, engine, clock=StepClock(0.0)) as bot:
+    async with running_bot(standin, library, clock=StepClock(0.0)) as bot:
         username = bot.bot_user["username"]
         ignored = await bot.message("Qui est le ministre russe de la défense ?", chat_id=group)
         await bot.message(None, chat_id=group, sticker=STICKER)
@@ -117,8 +117,8 @@ async def test_group_answers_only_mentions_replies_and_ask(standin, engine):
     assert [reply_to(call) for call in sent] == addressed and ignored["message_id"] not in addressed
 
 
-async def test_follow_up_reply_passes_the_exchange(standin, engine):
-    spy = EngineSpy(engine)
+async def test_follow_up_reply_passes_the_exchange(standin, library, engine):
+    spy = LibrarySpy(library)
     async with running_bot(standin, spy) as bot:
         await bot.message(FAST[0], chat_id=1004)
         [first] = await bot.wait_finals(1004)
@@ -130,7 +130,7 @@ async def test_follow_up_reply_passes_the_exchange(standin, engine):
     assert exchange.question == FAST[0] and exchange.answer in html.unescape(first.params["text"])
 
 
-async def test_inline_query_answers_with_quotes_then_streams_a_generated_answer(tgbot):
+async def test_inline_query_answers_with_quotes_then_streams_a_generated_answer(tgbot, library):
     query_id = await tgbot.inline(QUESTION)
     answered = await tgbot.wait_call("answerInlineQuery", timeout=5, inline_query_id=query_id)
 
@@ -138,7 +138,7 @@ async def test_inline_query_answers_with_quotes_then_streams_a_generated_answer(
     assert 2 <= len(results) <= 50 and answered.params["cache_time"] == 30
     assert all(len(result["id"].encode()) <= 64 for result in results)
     generate, quotes = results[0], results[1:]
-    key = cache_key(QUESTION)
+    key = cache_key(f"{library.default_name}\n{QUESTION}")
     assert generate["id"] == f"gen:{key}"
     assert generate["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == f"gen:{key}"
     assert all(
@@ -180,8 +180,8 @@ async def test_chosen_inline_result_streams_the_answer(tgbot):
     )
 
 
-async def test_inline_queries_are_debounced_per_user(standin, engine):
-    async with running_bot(standin, engine, inline_debounce=0.3) as bot:
+async def test_inline_queries_are_debounced_per_user(standin, library, engine):
+    async with running_bot(standin, library, inline_debounce=0.3) as bot:
         ids = [await bot.inline(text, user_id=77) for text in ("Qui", "Qui est", "Qui est Belousov ?")]
         await bot.wait_call("answerInlineQuery", timeout=5, inline_query_id=ids[-1])
         await bot.settle(0.5)
@@ -212,16 +212,19 @@ async def test_source_button_shows_the_passage_in_full(tgbot):
 
 
 @pytest.mark.parametrize("how", ["command", "button"])
-async def test_article_is_split_into_messages_of_at_most_4096(standin, long_article_engine, how):
-    engine = long_article_engine
+async def test_article_is_split_into_messages_of_at_most_4096(standin, library, long_article, how):
+    engine = library.engine(long_article)
     expected = len(render_article(engine.article_paragraphs))
     assert expected >= 2, "this article is longer than one message"
-    async with running_bot(standin, engine) as bot:
+    async with running_bot(standin, library) as bot:
         if how == "command":
+            await bot.message(f"/use {long_article}", chat_id=1006)
+            await bot.wait_call("sendMessage", chat_id=1006)
             await bot.message("/article", chat_id=1006)
+            expected += 2  # the switch's confirmation, the article's title card
         else:
             message = await bot.message("hello", chat_id=1006, entities=[])
-            await bot.press("art:0", message=message)
+            await bot.press(f"art:{long_article}", message=message)
 
         def article(calls):
             sent = [c for c in calls if c.ok and c.method == "sendMessage" and c.params["chat_id"] == 1006]
@@ -295,7 +298,7 @@ async def test_start_help_sources_and_commands(tgbot):
     assert "Nachrichtenartikel" in start.params["text"] and "Worum geht es" in start.params["text"]
     assert {"fr", "ru", "uk"} <= set(tgbot.standin.commands)
     commands = [command["command"] for command in tgbot.standin.commands[""]]
-    assert commands == ["start", "help", "ask", "article", "sources"]
+    assert commands == ["start", "help", "ask", "article", "articles", "use", "read", "sources"]
 
     await tgbot.message("/sources", chat_id=1013)
     none_yet = await tgbot.wait_call("sendMessage", chat_id=1013)
@@ -314,8 +317,8 @@ async def test_start_help_sources_and_commands(tgbot):
     assert "<blockquote>" in sources[-1].params["text"]
 
 
-async def test_burst_of_20_private_chats_each_answered_exactly_once(standin, engine):
-    spy = EngineSpy(engine)
+async def test_burst_of_20_private_chats_each_answered_exactly_once(standin, library, engine):
+    spy = LibrarySpy(library)
     chats = list(range(2000, 2020))
     async with running_bot(standin, spy) as bot:
         for index, chat_id in enumerate(chats):
@@ -331,8 +334,8 @@ async def test_burst_of_20_private_chats_each_answered_exactly_once(standin, eng
         assert final.method == "editMessageText" and final.params["message_id"] == notice.result["message_id"]
 
 
-async def test_retry_after_and_dropped_connections_are_retried(standin, engine):
-    async with running_bot(standin, engine, drafts=False) as bot:
+async def test_retry_after_and_dropped_connections_are_retried(standin, library, engine):
+    async with running_bot(standin, library, drafts=False) as bot:
         standin.fail_next("sendMessage", 1, retry_after=1)
         standin.fail_next("editMessageText", 1, drop=True)
         await bot.message(FAST[4], chat_id=1014)
@@ -344,8 +347,8 @@ async def test_retry_after_and_dropped_connections_are_retried(standin, engine):
     assert len(bot.finals(1014)) == 1
 
 
-async def test_allow_list_ignores_other_chats(standin, engine):
-    async with running_bot(standin, engine, settings={"allowed_chat_ids": [1015]}) as bot:
+async def test_allow_list_ignores_other_chats(standin, library, engine):
+    async with running_bot(standin, library, settings={"allowed_chat_ids": [1015]}) as bot:
         await bot.message(FAST[0], chat_id=1016)
         refused = await bot.wait_call("sendMessage", chat_id=1016)
         await bot.message("/help", chat_id=1015)
@@ -354,9 +357,9 @@ async def test_allow_list_ignores_other_chats(standin, engine):
     assert not bot.finals(1016)
 
 
-async def test_token_never_reaches_the_logs(standin, engine, caplog):
+async def test_token_never_reaches_the_logs(standin, library, engine, caplog):
     caplog.set_level(logging.DEBUG)
-    async with running_bot(standin, engine) as bot:
+    async with running_bot(standin, library) as bot:
         await bot.message(FAST[6], chat_id=1017)
         await bot.wait_finals(1017)
         query_id = await bot.inline(FAST[6])
@@ -381,6 +384,6 @@ def test_edits_are_throttled_per_interval(interval, expected):
 def test_run_without_a_token_is_a_one_line_config_error():
     settings = Settings(_env_file=None, telegram_bot_token="")
     with pytest.raises(ConfigError, match=r"^TELEGRAM_BOT_TOKEN [^\n]+$"):
-        run(settings, engine=None)
+        run(settings, library=None)
     with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
-        build_application(settings, engine=None)
+        build_application(settings, library=None)

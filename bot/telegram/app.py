@@ -28,10 +28,12 @@ from telegram.ext import (
 )
 
 from bot.engine.records import Answer, Exchange
-from bot.errors import ArticlebotError, ConfigError, QuestionError
+from bot.errors import ArticlebotError, ConfigError, QuestionError, UnknownArticle
+from bot.telegram.chats import ChatArticles, IngestLimit
 from bot.telegram.commands import Commands, Context, set_command_menu, user_language
 from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
+from bot.telegram.reading import Reading, is_link_to_read, links_in
 from bot.telegram.render import (
     ChatSink,
     InlineSink,
@@ -48,6 +50,7 @@ from bot.telegram.stream import STARTED, Lru, ModelQueue
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
+    from bot.engine.library import Library
     from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -66,26 +69,33 @@ def bot_token(settings: Settings) -> str:
 
 
 class FrontEnd:
-    """The engine with its two executors, the handlers for questions in chats, and the routing table."""
+    """The library of articles with its executors, each chat's article, the handlers for questions in
+    chats, and the routing table."""
 
     def __init__(
         self,
         settings: Settings,
-        engine: Engine,
+        library: Library,
         *,
         clock: Callable[[], float] = time.monotonic,
+        status_interval: float = 2.0,
         private_interval: float = 1.0,
         group_interval: float = 3.0,
         inline_debounce: float = 0.4,
         drafts: bool | None = None,
     ) -> None:
-        self.settings, self.engine, self.clock = settings, engine, clock
+        self.settings, self.library, self.clock = settings, library, clock
         self.private_interval, self.group_interval = private_interval, group_interval
         self.drafts = hasattr(Bot, "send_message_draft") if drafts is None else drafts
-        # One thread for the model, which must never run twice at once; retrieval never waits behind it.
-        self.model = ModelQueue(engine)
+        self.chats = ChatArticles(settings.chat_state_path)
+        self.ingest_limit = IngestLimit(settings.ingests_per_hour)
+        # One thread for the model, which must never run twice at once; retrieval never waits behind it,
+        # nor behind a slow download or an article being embedded.
+        self.model = ModelQueue()
         self.retrieval_pool = ThreadPoolExecutor(2, thread_name_prefix="articlebot-retrieval")
-        self.commands = Commands(settings, engine)
+        self.ingest_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-ingest")
+        self.commands = Commands(self)
+        self.reading = Reading(self, status_interval=status_interval)
         self.inline = InlineMode(self, debounce=inline_debounce)
 
     # --- the engine, off the event loop --------------------------------------------------------------
@@ -94,14 +104,34 @@ class FrontEnd:
         """Run fast, thread-safe engine work (retrieval, language detection) in the retrieval pool."""
         return await asyncio.get_running_loop().run_in_executor(self.retrieval_pool, function, *args)
 
+    async def offload_ingest(self, function: Callable[..., V], *args: Any) -> V:
+        """Fetching and embedding a new article: in their own thread, one at a time."""
+        return await asyncio.get_running_loop().run_in_executor(self.ingest_pool, function, *args)
+
+    async def engine_for(self, chat_id: int) -> Engine:
+        """The engine of the chat's article: the one it chose last, else the default."""
+        name = self.chats.current(chat_id)
+        try:
+            return await self.offload(self.library.engine, name)
+        except UnknownArticle:  # removed from the store meanwhile
+            if name:
+                self.chats.forget(name)
+            return await self.offload(self.library.engine, None)
+
     async def respond(
-        self, sink: Sink, question: str, follow_up: Exchange | None, lang: str, button: InlineKeyboardButton
+        self,
+        sink: Sink,
+        engine: Engine,
+        question: str,
+        follow_up: Exchange | None,
+        lang: str,
+        button: InlineKeyboardButton,
     ) -> tuple[Answer | None, list[int]]:
         """Answer into a sink: a queued notice, the streamed text, then exactly one final message."""
         try:
-            answer = self.model.cached(question if follow_up is None else None)
+            answer = self.model.cached(engine, question if follow_up is None else None)
             if answer is None:
-                ahead, stream = self.model.submit(question, follow_up)
+                ahead, stream = self.model.submit(engine, question, follow_up)
                 notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
                 await sink.progress(notice, force=True, lasting=bool(ahead))
                 async for item in stream:
@@ -130,11 +160,10 @@ class FrontEnd:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
-        lang = (
-            await self.offload(self.engine.detect_language, text) if text.strip() else user_language(update)
-        )
+        engine = await self.engine_for(chat.id)
+        lang = await self.offload(engine.detect_language, text) if text.strip() else user_language(update)
         try:
-            question = self.engine.check_question(text, lang)
+            question = engine.check_question(text, lang)
         except QuestionError as error:
             await message.reply_text(
                 say("empty", lang, example=say("example", lang))
@@ -155,7 +184,8 @@ class FrontEnd:
             interval=self.private_interval if private else self.group_interval,
             clock=self.clock,
         )
-        answer, ids = await self.respond(sink, question, follow_up, lang, article_button(lang))
+        button = article_button(lang, engine.name)
+        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
         if answer is not None:
             for message_id in ids:
                 memory[message_id] = Exchange(question, answer.answer)
@@ -167,7 +197,19 @@ class FrontEnd:
         if message is None or chat is None or message.text is None:
             return
         text = message.text
-        if chat.type != ChatType.PRIVATE:
+        if chat.type == ChatType.PRIVATE:
+            links = links_in(message)
+            if is_link_to_read(text, links):
+                await self.reading.read_link(update, context, links[0])
+                return
+            if len(text) >= self.settings.article_min_chars:
+                await self.reading.read_text(update, context, text)
+                return
+            if len(text) > self.settings.max_question_chars:
+                limits = {"limit": self.settings.max_question_chars, "min": self.settings.article_min_chars}
+                await message.reply_text(say("between", user_language(update), length=len(text), **limits))
+                return
+        else:
             mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
             reply = message.reply_to_message
             to_bot = (
@@ -228,6 +270,8 @@ class FrontEnd:
     async def post_shutdown(self, application: Application) -> None:
         self.model.shutdown()
         self.retrieval_pool.shutdown(wait=False, cancel_futures=True)
+        self.ingest_pool.shutdown(wait=False, cancel_futures=True)
+        self.chats.close()
 
     def add_handlers(self, application: Application) -> None:
         new = filters.UpdateType.MESSAGE  # edited messages are not asked again
@@ -236,32 +280,39 @@ class FrontEnd:
         application.add_handler(CommandHandler("help", self.commands.on_help))
         application.add_handler(CommandHandler("ask", self.on_ask))
         application.add_handler(CommandHandler("article", self.commands.on_article))
+        application.add_handler(CommandHandler("articles", self.commands.on_articles))
+        application.add_handler(CommandHandler("use", self.commands.on_use))
+        application.add_handler(CommandHandler("read", self.reading.on_read))
         application.add_handler(CommandHandler("sources", self.commands.on_sources))
         application.add_handler(MessageHandler(filters.COMMAND & new, self.commands.on_unknown))
         application.add_handler(MessageHandler(filters.TEXT & new, self.on_text))
+        private = filters.ChatType.PRIVATE & new
+        application.add_handler(MessageHandler(private & filters.Document.ALL, self.reading.on_document))
         application.add_handler(
             MessageHandler(filters.ChatType.PRIVATE & new & ~filters.StatusUpdate.ALL, self.on_non_text)
         )
         application.add_handler(CallbackQueryHandler(self.commands.on_source_button, pattern=r"^src:"))
         application.add_handler(CallbackQueryHandler(self.commands.on_article_button, pattern=r"^art:"))
+        application.add_handler(CallbackQueryHandler(self.commands.on_use_button, pattern=r"^use:"))
         application.add_handler(CallbackQueryHandler(self.inline.on_generate_button, pattern=r"^gen:"))
         application.add_handler(InlineQueryHandler(self.inline.on_inline_query))
         application.add_handler(ChosenInlineResultHandler(self.inline.on_chosen_inline))
         application.add_error_handler(self.on_error)
 
 
-def build_application(settings: Settings, engine: Engine, **tuning: Any) -> Application:
+def build_application(settings: Settings, library: Library, **tuning: Any) -> Application:
     """The Application, built once: HTML by default, rate-limited with retries, updates handled concurrently.
 
     `tuning` goes to FrontEnd (clock, edit intervals, inline debounce, drafts); tests use it.
     """
     token = bot_token(settings)
     quiet_logging(token)
-    front = FrontEnd(settings, engine, **tuning)
+    front = FrontEnd(settings, library, **tuning)
     application = (
         Application.builder()
         .token(token)
         .base_url(settings.telegram_api_base_url)
+        .base_file_url(file_url(settings.telegram_api_base_url))
         .defaults(
             Defaults(
                 parse_mode=ParseMode.HTML,
@@ -279,11 +330,17 @@ def build_application(settings: Settings, engine: Engine, **tuning: Any) -> Appl
     return application
 
 
-def run(settings: Settings, engine: Engine) -> None:
+def file_url(base_url: str) -> str:
+    """Where files are downloaded: https://api.telegram.org/file/bot for .../bot, likewise for a stand-in."""
+    root, bot = base_url.rstrip("/").rpartition("/")[0::2]
+    return f"{root}/file/{bot}" if bot.startswith("bot") else f"{base_url.rstrip('/')}/file/bot"
+
+
+def run(settings: Settings, library: Library) -> None:
     """`articlebot run`: long-poll Telegram until interrupted."""
     token = bot_token(settings)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     quiet_logging(token)
-    application = build_application(settings, engine)
+    application = build_application(settings, library)
     logger.info("articlebot is polling Telegram")
     application.run_polling(allowed_updates=ALLOWED_UPDATES)

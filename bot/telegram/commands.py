@@ -1,21 +1,24 @@
-"""The fixed replies in Telegram: /start, /help, /article, /sources, unknown commands, the [n] and
-📄 Article buttons, and the command menu. They answer from the article or from phrases, never the model.
+"""The fixed replies in Telegram: /start, /help, /article, /articles, /use, /sources, unknown commands, the
+[n], 📄 Article and article-switch buttons, and the command menu. They answer from the chat's article or
+from phrases, never the model.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from telegram import BotCommand, ReplyParameters, Update
+from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes
 
 from bot.engine.prompts import load_phrases
 from bot.engine.records import Answer
+from bot.errors import UnknownArticle
 from bot.telegram.render import (
     PHRASES,
     anchor,
     escape,
+    lead_of,
     render_article,
     render_passage,
     render_sources,
@@ -24,10 +27,9 @@ from bot.telegram.render import (
 )
 
 if TYPE_CHECKING:
-    from bot.engine.engine import Engine
-    from bot.settings import Settings
+    from bot.telegram.app import FrontEnd
 
-COMMANDS = ("start", "help", "ask", "article", "sources")
+COMMANDS = ("start", "help", "ask", "article", "articles", "use", "read", "sources")
 Context = ContextTypes.DEFAULT_TYPE
 
 
@@ -46,41 +48,112 @@ async def set_command_menu(application: Application) -> None:
 
 
 class Commands:
-    """The command and button handlers that need only the settings and the article."""
+    """The command and button handlers; each reads the article of the chat it is in."""
 
-    def __init__(self, settings: Settings, engine: Engine) -> None:
-        self.settings, self.engine = settings, engine
+    def __init__(self, front: FrontEnd) -> None:
+        self.front = front
+
+    def _help(self, update: Update, context: Context) -> str:
+        settings = self.front.settings
+        return say(
+            "help",
+            user_language(update),
+            bot=context.bot.username,
+            limit=settings.max_question_chars,
+            min=settings.article_min_chars,
+        )
 
     async def on_start(self, update: Update, context: Context) -> None:
-        """/start: what the bot does, in the user's language, with an example question."""
-        message = update.effective_message
-        if message is None:
+        """/start: what the bot does, in the user's language, with the chat's article and an example."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
             return
         if context.args and context.args[0] == "article":
             await self.on_article(update, context)
             return
         lang = user_language(update)
-        lead = self.engine.article_paragraphs[0] if self.engine.article_paragraphs else ""
-        lead = lead if len(lead) <= 300 else lead[:300].rsplit(" ", 1)[0] + "…"
-        text = say("start", lang, lead=escape(lead), example=say("example", lang), bot=context.bot.username)
+        engine = await self.front.engine_for(chat.id)
+        lead = escape(lead_of(engine.article_paragraphs))
+        text = say("start", lang, lead=lead, example=say("example", lang), bot=context.bot.username)
         await message.reply_text(text)
 
     async def on_help(self, update: Update, context: Context) -> None:
-        """/help: how to ask, here, in groups and inline."""
+        """/help: how to ask, here, in groups and inline, and how to bring an article."""
         if update.effective_message is not None:
-            text = say(
-                "help",
-                user_language(update),
-                bot=context.bot.username,
-                limit=self.settings.max_question_chars,
-            )
-            await update.effective_message.reply_text(text)
+            await update.effective_message.reply_text(self._help(update, context))
 
     async def on_article(self, update: Update, context: Context) -> None:
-        """/article: the whole article, split into as many messages as it takes."""
-        if update.effective_message is not None:
-            for index, chunk in enumerate(render_article(self.engine.article_paragraphs)):
-                await update.effective_message.reply_text(chunk, do_quote=None if index == 0 else False)
+        """/article: the chat's article, its title and source, then its whole text."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        engine = await self.front.engine_for(chat.id)
+        record = await self.front.offload(self.front.library.record, engine.name)
+        header = say(
+            "article_header",
+            user_language(update),
+            title=escape(record.title),
+            tongue=record.language,
+            paragraphs=len(engine.article_paragraphs),
+            name=escape(record.name),
+            source=escape(record.source) if "://" in record.source else "",
+        )
+        await message.reply_text(header.strip())
+        for chunk in render_article(engine.article_paragraphs):
+            await message.reply_text(chunk, do_quote=False)
+
+    async def on_articles(self, update: Update, context: Context) -> None:
+        """/articles: the chat's recent articles, a button each to switch."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        names = self.front.chats.recent(chat.id)
+        default = self.front.library.default_name
+        current = names[0] if names else default
+        names = [*names, default] if default not in names else names
+        records = await self.front.offload(self.front.library.records)
+        titles = {record.name: record.title for record in records}
+        rows = [
+            [InlineKeyboardButton(_label(titles[name], name == current), callback_data=f"use:{name}")]
+            for name in names
+            if name in titles
+        ]
+        await message.reply_text(
+            say("articles_header", user_language(update)), reply_markup=InlineKeyboardMarkup(rows)
+        )
+
+    async def on_use(self, update: Update, context: Context) -> None:
+        """/use NAME: switch this chat to one of its articles (or to one added from the command line)."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        lang = user_language(update)
+        if not context.args:
+            await message.reply_text(say("use_usage", lang))
+            return
+        await message.reply_text(await self.switch(chat.id, context.args[0].strip().lower(), lang))
+
+    async def switch(self, chat_id: int, name: str, lang: str) -> str:
+        """Make name the chat's article; the reply to show. A text or file another chat sent is theirs:
+        only the chat's own articles, the default and those with a public source can be chosen."""
+        front = self.front
+        try:
+            record = await front.offload(front.library.record, name)
+        except UnknownArticle:
+            return say("use_unknown", lang, name=escape(name))
+        own = name in front.chats.recent(chat_id, limit=1000) or name == front.library.default_name
+        if not own and record.source.startswith("telegram:"):
+            return say("use_unknown", lang, name=escape(name))
+        front.chats.use(chat_id, name)
+        return say("use_done", lang, title=escape(record.title))
+
+    async def on_use_button(self, update: Update, context: Context) -> None:
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or query.data is None or chat is None:
+            return
+        reply = await self.switch(chat.id, query.data.removeprefix("use:"), user_language(update))
+        await query.answer()
+        await context.bot.send_message(chat.id, reply)
 
     async def on_sources(self, update: Update, context: Context) -> None:
         """/sources: the passages behind the last answer in this chat."""
@@ -102,20 +175,24 @@ class Commands:
         if chat.type != ChatType.PRIVATE and not command.endswith(f"@{context.bot.username.lower()}"):
             return
         lang = user_language(update)
-        help_text = say("help", lang, bot=context.bot.username, limit=self.settings.max_question_chars)
-        await message.reply_text(f"{say('unknown_command', lang)}\n\n{help_text}")
+        await message.reply_text(f"{say('unknown_command', lang)}\n\n{self._help(update, context)}")
 
     async def on_source_button(self, update: Update, context: Context) -> None:
-        """A [n] button: the passage in full, with its § and sentence."""
+        """A [n] button (src:<article>:<chunk>): the passage in full, with its § and sentence."""
         query = update.callback_query
         if query is None or query.data is None:
             return
         lang = user_language(update)
-        passage = self.engine.passage(query.data.removeprefix("src:"))
-        if passage is None:
+        name, _, chunk_id = query.data.removeprefix("src:").rpartition(":")
+        try:
+            engine = await self.front.offload(self.front.library.engine, name or None)
+        except UnknownArticle:
+            engine = None
+        passage = engine.passage(chunk_id) if engine is not None else None
+        if engine is None or passage is None:
             await query.answer(say("passage_missing", lang), show_alert=True)
             return
-        paragraphs = self.engine.article_paragraphs
+        paragraphs = engine.article_paragraphs
         paragraph = paragraphs[passage.paragraph] if passage.paragraph < len(paragraphs) else None
         if query.message is None:  # an inline message: there is no chat to write to, so an alert
             where = anchor(passage.paragraph, passage.sentence, lang)
@@ -131,10 +208,19 @@ class Commands:
             )
 
     async def on_article_button(self, update: Update, context: Context) -> None:
-        """The 📄 Article button: the whole article in the chat."""
+        """The 📄 Article button (art:<article>): that article's whole text in the chat."""
         query = update.callback_query
-        if query is None or query.message is None:
+        if query is None or query.message is None or query.data is None:
             return
         await query.answer()
-        for chunk in render_article(self.engine.article_paragraphs):
+        try:
+            engine = await self.front.offload(self.front.library.engine, query.data.removeprefix("art:"))
+        except UnknownArticle:
+            engine = await self.front.engine_for(query.message.chat.id)
+        for chunk in render_article(engine.article_paragraphs):
             await context.bot.send_message(query.message.chat.id, chunk)
+
+
+def _label(title: str, current: bool) -> str:
+    title = title if len(title) <= 48 else title[:47] + "…"
+    return f"✅ {title}" if current else title

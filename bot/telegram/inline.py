@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, InlineQueryResultsButton, Update
 
-from bot.errors import QuestionError
+from bot.errors import QuestionError, UnknownArticle
 from bot.telegram.commands import Context, user_language
 from bot.telegram.render import InlineSink, cache_key, escape, inline_results, say
 from bot.telegram.stream import Lru
@@ -26,7 +26,7 @@ class InlineMode:
     def __init__(self, front: FrontEnd, debounce: float) -> None:
         self.front, self.debounce = front, debounce
         # cache key -> question: result ids and button data have room for the key only (64 bytes)
-        self._questions: Lru[str, str] = Lru(1024)
+        self._questions: Lru[str, tuple[str, str]] = Lru(1024)  # -> (article, question)
         self._passages: Lru[str, list[Passage]] = Lru(256)
         self._started: Lru[str, bool] = Lru(1024)  # inline_message_id already being answered
         self._latest: dict[int, int] = {}  # user -> newest inline query ticket (debounce)
@@ -47,8 +47,10 @@ class InlineMode:
         if query is None:
             return
         front, lang = self.front, user_language(update)
+        # The asker's article: the one of their private chat with the bot, else the default.
+        engine = await front.engine_for(query.from_user.id)
         try:
-            text = front.engine.check_question(query.query, lang)
+            text = engine.check_question(query.query, lang)
         except QuestionError as error:
             hint = say("inline_hint" if error.reason == "empty" else "inline_too_long", lang)
             await query.answer(
@@ -57,48 +59,54 @@ class InlineMode:
             return
         if not await self.outlasts_debounce(query.from_user.id):
             return
-        key = cache_key(text)
-        self._questions[key] = text
+        key = cache_key(f"{engine.name}\n{text}")
+        self._questions[key] = (engine.name, text)
         passages = self._passages.get(key)
         if passages is None:
-            passages = self._passages[key] = await front.offload(front.engine.retrieve, text, 5)
-        lang = await front.offload(front.engine.detect_language, text)
-        results = inline_results(text, key, passages, front.model.cached(text), lang, context.bot.username)
+            passages = self._passages[key] = await front.offload(engine.retrieve, text, 5)
+        lang = await front.offload(engine.detect_language, text)
+        cached = front.model.cached(engine, text)
+        results = inline_results(text, key, passages, cached, lang, context.bot.username)
         await query.answer(results, cache_time=30, is_personal=False)
 
-    async def answer_inline(self, context: Context, inline_message_id: str, question: str) -> None:
+    async def answer_inline(
+        self, context: Context, inline_message_id: str, article: str | None, question: str
+    ) -> None:
         """Stream the answer to an inline question into the message sent through inline mode."""
         if inline_message_id in self._started:
             return
         self._started[inline_message_id] = True
         front = self.front
-        lang = await front.offload(front.engine.detect_language, question)
+        try:
+            engine = await front.offload(front.library.engine, article)
+        except UnknownArticle:
+            engine = await front.offload(front.library.engine, None)
+        lang = await front.offload(engine.detect_language, question)
         link = f"https://t.me/{context.bot.username}?start=article"
         header = f"❓ <b>{escape(question)}</b>"
         sink = InlineSink(
             context.bot, inline_message_id, header, interval=front.group_interval, clock=front.clock
         )
-        await front.respond(
-            sink, question, None, lang, InlineKeyboardButton(say("article_button", lang), url=link)
-        )
+        button = InlineKeyboardButton(say("article_button", lang), url=link)
+        await front.respond(sink, engine, question, None, lang, button)
 
     async def on_generate_button(self, update: Update, context: Context) -> None:
         """The ✨ Generate answer button of an inline message."""
         query = update.callback_query
         if query is None or query.data is None:
             return
-        question = self._questions.get(query.data.removeprefix("gen:"))
-        if question is None or query.inline_message_id is None:
+        asked = self._questions.get(query.data.removeprefix("gen:"))
+        if asked is None or query.inline_message_id is None:
             await query.answer(say("inline_expired", user_language(update)), show_alert=True)
             return
         started = query.inline_message_id in self._started
         await query.answer(say("in_progress", user_language(update)) if started else None)
-        await self.answer_inline(context, query.inline_message_id, question)
+        await self.answer_inline(context, query.inline_message_id, *asked)
 
     async def on_chosen_inline(self, update: Update, context: Context) -> None:
         """A 'generate' result was sent (needs /setinlinefeedback): start answering at once."""
         chosen = update.chosen_inline_result
         if chosen is None or chosen.inline_message_id is None or not chosen.result_id.startswith("gen:"):
             return
-        question = self._questions.get(chosen.result_id.removeprefix("gen:"), chosen.query)
-        await self.answer_inline(context, chosen.inline_message_id, question)
+        article, question = self._questions.get(chosen.result_id.removeprefix("gen:"), (None, chosen.query))
+        await self.answer_inline(context, chosen.inline_message_id, article, question)

@@ -102,6 +102,12 @@ def render_sources(answer: Answer) -> str:
     )
 
 
+def lead_of(paragraphs: Sequence[str], limit: int = 300) -> str:
+    """The article's first paragraph, cut at a word under the limit: its summary, as news leads are."""
+    lead = paragraphs[0] if paragraphs else ""
+    return lead if len(lead) <= limit else lead[:limit].rsplit(" ", 1)[0] + "…"
+
+
 def render_article(paragraphs: Sequence[str]) -> list[str]:
     """The whole article, each paragraph under its §, split into messages."""
     text = "\n\n".join(f"<b>§{number}</b> {escape(p)}" for number, p in enumerate(paragraphs, start=1))
@@ -113,11 +119,9 @@ def answer_keyboard(
 ) -> InlineKeyboardMarkup | None:
     """One button per [n] that shows its passage, and a button for the whole article."""
     buttons = [
-        InlineKeyboardButton(
-            f"[{c.n}] §{c.paragraph + 1}.{c.sentence + 1}", callback_data=f"src:{c.chunk_id}"
-        )
+        InlineKeyboardButton(f"[{c.n}] §{c.paragraph + 1}.{c.sentence + 1}", callback_data=data)
         for c in answer.citations
-        if fits_callback(f"src:{c.chunk_id}")
+        if fits_callback(data := f"src:{answer.article}:{c.chunk_id}")
     ]
     rows = [buttons[start : start + 4] for start in range(0, len(buttons), 4)]
     if article is not None:
@@ -125,8 +129,8 @@ def answer_keyboard(
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def article_button(lang: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(say("article_button", lang), callback_data="art:0")
+def article_button(lang: str, name: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(say("article_button", lang), callback_data=f"art:{name}")
 
 
 def generate_keyboard(key: str, lang: str) -> InlineKeyboardMarkup:

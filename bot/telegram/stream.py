@@ -1,11 +1,12 @@
-"""The model queue: one thread runs engine.stream() for one question at a time, bridged into asyncio."""
+"""The model queue: one thread runs the model's work (an answer, an article's first read) one at a time,
+bridged into asyncio. Every article's engine shares the one model, hence the one queue."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
@@ -38,20 +39,30 @@ class Lru(OrderedDict[K, V]):
 class ModelQueue:
     """The model thread, which must never run twice at once: a FIFO of questions, and the answers cache."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self) -> None:
         self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-model")
         self.in_line = 0  # questions given to the model thread and not finished
-        self._answers: Lru[str, Answer] = Lru(256)  # normalised question -> answer (not for follow-ups)
+        # article + normalised question -> answer (not for follow-ups)
+        self._answers: Lru[tuple[str, str], Answer] = Lru(256)
         self._answers_lock = threading.Lock()
 
-    def cached(self, question: str | None) -> Answer | None:
+    def cached(self, engine: Engine, question: str | None) -> Answer | None:
         if question is None:
             return None
         with self._answers_lock:
-            return self._answers.get(normalise(question))
+            return self._answers.get((engine.article_sha, normalise(question)))
 
-    def submit(self, question: str, follow_up: Exchange | None) -> tuple[int, AsyncIterator[object]]:
+    async def run(self, function: Callable[..., V], *args: object) -> V:
+        """Any other model work (an article's first read, a suggested question), in line with the answers."""
+        self.in_line += 1
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self.model_pool, function, *args)
+        finally:
+            self.in_line -= 1
+
+    def submit(
+        self, engine: Engine, question: str, follow_up: Exchange | None
+    ) -> tuple[int, AsyncIterator[object]]:
         """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
 
         The stream gives STARTED when the model thread takes the question, the growing text, then the Answer.
@@ -66,11 +77,11 @@ class ModelQueue:
             try:
                 put(STARTED)
                 # An identical question ahead in line may have been answered meanwhile.
-                answer = self.cached(question if follow_up is None else None)
-                for item in [answer] if answer else self.engine.stream(question, follow_up):
+                answer = self.cached(engine, question if follow_up is None else None)
+                for item in [answer] if answer else engine.stream(question, follow_up):
                     if isinstance(item, Answer) and follow_up is None:
                         with self._answers_lock:
-                            self._answers[normalise(question)] = item
+                            self._answers[(engine.article_sha, normalise(question))] = item
                     put(item)
             except Exception as error:
                 put(error)

@@ -1,0 +1,88 @@
+"""Each chat's article, kept across restarts in a small SQLite file; and the per-user ingest limit."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.errors import ConfigError
+
+RECENT = 10  # articles listed by /articles
+
+
+class ChatArticles:
+    """chat id -> the articles it used, the newest being its current one. Calls take well under a
+    millisecond, so the handlers make them on the event loop."""
+
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS chat_articles ("
+                " chat_id INTEGER NOT NULL, name TEXT NOT NULL, used_at REAL NOT NULL,"
+                " PRIMARY KEY (chat_id, name))"
+            )
+        except sqlite3.Error as error:
+            raise ConfigError(
+                f"cannot open the chat state file: fix CHAT_STATE_PATH={path} ({error})"
+            ) from None
+
+    def current(self, chat_id: int) -> str | None:
+        recent = self.recent(chat_id, 1)
+        return recent[0] if recent else None
+
+    def recent(self, chat_id: int, limit: int = RECENT) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name FROM chat_articles WHERE chat_id = ? ORDER BY used_at DESC LIMIT ?",
+                (chat_id, limit),
+            ).fetchall()
+        return [name for (name,) in rows]
+
+    def use(self, chat_id: int, name: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO chat_articles (chat_id, name, used_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (chat_id, name) DO UPDATE SET used_at = excluded.used_at",
+                (chat_id, name, self._clock()),
+            )
+
+    def forget(self, name: str) -> None:
+        """An article that was removed from the store."""
+        with self._lock:
+            self._db.execute("DELETE FROM chat_articles WHERE name = ?", (name,))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class IngestLimit:
+    """At most `per_hour` articles per user in any hour (0: none)."""
+
+    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_hour = per_hour
+        self._clock = clock
+        self._times: defaultdict[int, deque[float]] = defaultdict(deque)
+
+    def allow(self, user_id: int) -> bool:
+        """Count one ingest for the user if the limit allows it."""
+        now, times = self._clock(), self._times[user_id]
+        while times and times[0] <= now - 3600:
+            times.popleft()
+        if len(times) >= self.per_hour:
+            return False
+        times.append(now)
+        return True
+
+    def wait_minutes(self, user_id: int) -> int:
+        times = self._times[user_id]
+        return max(1, round((times[0] + 3600 - self._clock()) / 60)) if times else 0
