@@ -219,7 +219,7 @@ class Engine:
 
     def _verdict(self, reply: str, leaning: float, question: str, language: str) -> str:
         """ "answer" (verified), "quote" (not verifiable: show the quoted sentence) or the refusing check."""
-        if not reply or REFUSAL_MARK in reply:
+        if not reply or _marks_refusal(reply):
             return "model"
         if leaning >= self._refusal_probability:
             return "leaning"
@@ -305,6 +305,12 @@ class Engine:
 
     def _system(self, article: str) -> list[Message]:
         return [{"role": "system", "content": render_file("reader_system.txt", article=article).strip()}]
+
+
+def _marks_refusal(reply: str) -> bool:
+    """NOT_IN_ARTICLE, or the model's paraphrase of it ("Not in article.", "not_in_the_article")."""
+    letters = re.sub(r"[\W_]+", "", reply).lower()
+    return REFUSAL_MARK in reply or letters.startswith(("notinarticle", "notinthearticle"))
 
 
 def _numbered(paragraphs: list[str]) -> str:
