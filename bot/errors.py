@@ -17,6 +17,10 @@ class StoreError(ArticlebotError):
     """The Chroma store could not be opened or read."""
 
 
+class StateError(ArticlebotError):
+    """Saved state (a chat's article, a model state) could not be written: the disk is full, or gone."""
+
+
 class PromptError(ArticlebotError):
     """A prompt template is missing or was rendered without a variable it needs."""
 

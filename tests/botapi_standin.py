@@ -136,7 +136,8 @@ class BotApiStandIn:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._inline_born: dict[str, float] = {}
-        self._failures: dict[str, list[str | int]] = {}
+        self._failures: dict[str, list[dict[str, Any]]] = {}
+        self.blocked: set[int] = set()  # chats whose user blocked the bot: every send there is a 403
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -193,9 +194,35 @@ class BotApiStandIn:
     def new_message_id(self) -> int:
         return next(self._message_ids)
 
-    def fail_next(self, method: str, times: int = 1, *, retry_after: int = 1, drop: bool = False) -> None:
-        """Answer the next `times` calls of `method` with 429 retry_after, or drop their connection."""
-        self._failures.setdefault(method, []).extend(["drop" if drop else retry_after] * times)
+    def fail_next(
+        self,
+        method: str,
+        times: int = 1,
+        *,
+        retry_after: int = 1,
+        drop: bool = False,
+        status: int | None = None,
+        description: str = "Internal Server Error",
+        delay: float = 0.0,
+    ) -> None:
+        """Fault injection for the next `times` calls of `method`: a 429 with retry_after (the default), a
+        dropped connection, an error `status` with `description` (500, or 400 "Bad Request: message is not
+        modified"...), or, with only `delay`, a slow but successful answer."""
+        if drop:
+            fault: dict[str, Any] = {"drop": True}
+        elif status is not None:
+            fault = {"status": status, "description": description}
+        elif delay:
+            fault = {}
+        else:
+            fault = {"status": 429, "description": f"Too Many Requests: retry after {retry_after}"}
+            fault["parameters"] = {"retry_after": retry_after}
+        self._failures.setdefault(method, []).extend([{**fault, "delay": delay}] * times)
+
+    def reset_faults(self) -> None:
+        """Forget faults not yet served and blocked chats, so one test's faults never reach the next."""
+        self._failures.clear()
+        self.blocked.clear()
 
     def ok_calls(self, method: str | None = None, **where: Any) -> list[Call]:
         """Successful calls, optionally of one method and with some parameters equal to given values."""
@@ -228,18 +255,25 @@ class BotApiStandIn:
         if request.match_info["token"] != self.token:
             return self._reply(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         failures = self._failures.get(method)
-        if failures:
-            failure = failures.pop(0)
-            if failure == "drop":
-                await self._record(call, 599)
-                assert request.transport is not None
-                request.transport.close()
-                return web.Response(status=500)
-            description = f"Too Many Requests: retry after {failure}"
-            body = {"ok": False, "error_code": 429, "description": description}
-            body["parameters"] = {"retry_after": failure}
-            await self._record(call, 429)
-            return self._reply(429, body)
+        fault = failures.pop(0) if failures else None
+        if fault and fault["delay"]:
+            await asyncio.sleep(fault["delay"])
+        if fault and fault.get("drop"):
+            await self._record(call, 599)
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)
+        if fault and "status" in fault:
+            body = {"ok": False, "error_code": fault["status"], "description": fault["description"]}
+            if "parameters" in fault:
+                body["parameters"] = fault["parameters"]
+            await self._record(call, fault["status"])
+            return self._reply(fault["status"], body)
+        if method.startswith(("send", "edit")) and int(params.get("chat_id") or 0) in self.blocked:
+            await self._record(call, 403)
+            return self._reply(
+                403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+            )
         handler = getattr(self, "_api_" + method, None)
         if handler is None:
             await self._record(call, 404)

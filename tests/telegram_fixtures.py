@@ -248,6 +248,7 @@ async def running_bot(
     try:
         yield BotHarness(standin, application)
     finally:
+        standin.reset_faults()
         await application.updater.stop()
         await application.stop()
         await application.shutdown()

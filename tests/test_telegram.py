@@ -14,7 +14,8 @@ from bot.engine.records import Answer, Citation
 from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.telegram.app import build_application, quiet_logging, run
-from bot.telegram.render import ChatSink, cache_key, render_answer, render_article, split_html
+from bot.telegram.render import cache_key, render_answer, render_article, split_html
+from bot.telegram.sinks import ChatSink
 from tests.botapi_standin import parse_html, utf16_len
 from tests.telegram_fixtures import TOKEN, LibrarySpy, StepClock, running_bot
 
@@ -296,6 +297,7 @@ async def test_start_help_sources_and_commands(tgbot):
     await tgbot.message("/start", chat_id=1012, user=user)
     start = await tgbot.wait_call("sendMessage", chat_id=1012)
     assert "Nachrichtenartikel" in start.params["text"] and "Worum geht es" in start.params["text"]
+    await tgbot.wait_call("setMyCommands", language_code="uk")  # registered in the background
     assert {"fr", "ru", "uk"} <= set(tgbot.standin.commands)
     commands = [command["command"] for command in tgbot.standin.commands[""]]
     assert commands == ["start", "help", "ask", "article", "articles", "use", "read", "sources"]

@@ -205,10 +205,15 @@ class LlamaModel:
                 state_file.parent.mkdir(parents=True, exist_ok=True)
                 partial = state_file.with_suffix(".partial")
                 array = (llama_token_type() * len(prefix))(*prefix)
-                if _llama_cpp().llama_state_save_file(
+                # Written aside, then renamed: a full disk leaves no half state behind, only a slower start.
+                saved = _llama_cpp().llama_state_save_file(
                     llama._ctx.ctx, str(partial).encode(), array, len(prefix)
-                ):
+                )
+                if saved:
                     partial.replace(state_file)
+                else:
+                    partial.unlink(missing_ok=True)
+                    logger.warning("could not save the article's model state to %s (disk full?)", state_file)
             return "evaluated"
 
     def _load_state(self, llama: Any, state_file: Path, prefix: list[int]) -> bool:

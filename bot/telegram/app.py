@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from telegram import Bot, InlineKeyboardButton, LinkPreviewOptions, Update
+from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -27,26 +27,18 @@ from telegram.ext import (
     filters,
 )
 
-from bot.engine.records import Answer, Exchange
-from bot.errors import ArticlebotError, ConfigError, QuestionError, UnknownArticle
-from bot.telegram.chats import ChatArticles, IngestLimit
+from bot.errors import ConfigError, UnknownArticle
+from bot.telegram.chats import ChatArticles, RateLimit
 from bot.telegram.commands import Commands, Context, set_command_menu, user_language
 from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
-from bot.telegram.reading import Reading, is_link_to_read, links_in
+from bot.telegram.questions import Questions
+from bot.telegram.reading import Reading
 from bot.telegram.render import (
-    ChatSink,
-    InlineSink,
-    Sink,
-    answer_keyboard,
-    article_button,
-    escape,
-    render_answer,
-    render_partial,
     say,
-    split_html,
 )
-from bot.telegram.stream import STARTED, Lru, ModelQueue
+from bot.telegram.resilience import START_BACKOFF, retry_in_background
+from bot.telegram.stream import ModelQueue
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -83,18 +75,25 @@ class FrontEnd:
         group_interval: float = 3.0,
         inline_debounce: float = 0.4,
         drafts: bool | None = None,
+        handle_signals: bool = False,
+        start_backoff: tuple[float, ...] = START_BACKOFF,
     ) -> None:
         self.settings, self.library, self.clock = settings, library, clock
+        self.handle_signals, self.start_backoff = handle_signals, start_backoff
+        self.started = clock()
+        self.menu: asyncio.Task[None] | None = None
         self.private_interval, self.group_interval = private_interval, group_interval
         self.drafts = hasattr(Bot, "send_message_draft") if drafts is None else drafts
         self.chats = ChatArticles(settings.chat_state_path)
-        self.ingest_limit = IngestLimit(settings.ingests_per_hour)
+        self.ingest_limit = RateLimit(settings.ingests_per_hour, 3600)
+        self.question_limit = RateLimit(settings.questions_per_minute, 60)
         # One thread for the model, which must never run twice at once; retrieval never waits behind it,
         # nor behind a slow download or an article being embedded.
         self.model = ModelQueue()
         self.retrieval_pool = ThreadPoolExecutor(2, thread_name_prefix="articlebot-retrieval")
         self.ingest_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-ingest")
         self.commands = Commands(self)
+        self.questions = Questions(self)
         self.reading = Reading(self, status_interval=status_interval)
         self.inline = InlineMode(self, debounce=inline_debounce)
 
@@ -117,119 +116,6 @@ class FrontEnd:
             if name:
                 self.chats.forget(name)
             return await self.offload(self.library.engine, None)
-
-    async def respond(
-        self,
-        sink: Sink,
-        engine: Engine,
-        question: str,
-        follow_up: Exchange | None,
-        lang: str,
-        button: InlineKeyboardButton,
-    ) -> tuple[Answer | None, list[int]]:
-        """Answer into a sink: a queued notice, the streamed text, then exactly one final message."""
-        try:
-            answer = self.model.cached(engine, question if follow_up is None else None)
-            if answer is None:
-                ahead, stream = self.model.submit(engine, question, follow_up)
-                notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
-                await sink.progress(notice, force=True, lasting=bool(ahead))
-                async for item in stream:
-                    if item is STARTED:
-                        await sink.started()
-                    elif isinstance(item, str):
-                        await sink.progress(render_partial(item))
-                    elif isinstance(item, Answer):
-                        answer = item
-            if answer is None:
-                raise ArticlebotError("the engine gave no answer")
-            header = question if isinstance(sink, InlineSink) else None
-            chunks = split_html(render_answer(answer, question=header))
-            return answer, await sink.finish(chunks, answer_keyboard(answer, lang, article=button))
-        except Exception as error:
-            logger.exception("Answering a question failed")
-            text = escape(str(error)) if isinstance(error, QuestionError) else say("error", lang)
-            with suppress(TelegramError):
-                await sink.finish([text], None)
-            return None, []
-
-    # --- questions in chats ----------------------------------------------------------------------------
-
-    async def ask(self, update: Update, context: Context, text: str) -> None:
-        """Check a question, then answer it in the chat, remembering the exchange for follow-ups."""
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None:
-            return
-        engine = await self.engine_for(chat.id)
-        lang = await self.offload(engine.detect_language, text) if text.strip() else user_language(update)
-        try:
-            question = engine.check_question(text, lang)
-        except QuestionError as error:
-            await message.reply_text(
-                say("empty", lang, example=say("example", lang))
-                if error.reason == "empty"
-                else say("too_long", lang, length=error.length, limit=error.limit)
-            )
-            return
-        chat_data = cast(dict[str, Any], context.chat_data)
-        memory: Lru[int, Exchange] = chat_data.setdefault("exchanges", Lru(MEMORY))
-        reply = message.reply_to_message
-        follow_up = memory.get(reply.message_id) if reply else None
-        private = chat.type == ChatType.PRIVATE
-        sink = ChatSink(
-            context.bot,
-            chat.id,
-            reply_to=None if private else message.message_id,
-            draft_id=message.message_id if private and self.drafts else None,
-            interval=self.private_interval if private else self.group_interval,
-            clock=self.clock,
-        )
-        button = article_button(lang, engine.name)
-        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
-        if answer is not None:
-            for message_id in ids:
-                memory[message_id] = Exchange(question, answer.answer)
-            chat_data["last_answer"] = answer
-
-    async def on_text(self, update: Update, context: Context) -> None:
-        """A text message: a question in private chats; in groups only when mentioned or replied to."""
-        message, chat = update.effective_message, update.effective_chat
-        if message is None or chat is None or message.text is None:
-            return
-        text = message.text
-        if chat.type == ChatType.PRIVATE:
-            links = links_in(message)
-            if is_link_to_read(text, links):
-                await self.reading.read_link(update, context, links[0])
-                return
-            if len(text) >= self.settings.article_min_chars:
-                await self.reading.read_text(update, context, text)
-                return
-            if len(text) > self.settings.max_question_chars:
-                limits = {"limit": self.settings.max_question_chars, "min": self.settings.article_min_chars}
-                await message.reply_text(say("between", user_language(update), length=len(text), **limits))
-                return
-        else:
-            mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
-            reply = message.reply_to_message
-            to_bot = (
-                reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id
-            )
-            if not to_bot and not mention.search(text):
-                return
-            text = mention.sub(" ", text)
-        await self.ask(update, context, text)
-
-    async def on_ask(self, update: Update, context: Context) -> None:
-        """/ask <question>: the way to ask in groups."""
-        message = update.effective_message
-        if message is not None and message.text is not None:
-            await self.ask(update, context, re.sub(r"^/\S*\s*", "", message.text))
-
-    async def on_non_text(self, update: Update, context: Context) -> None:
-        """Stickers, photos, voice... in a private chat: explain that questions are text."""
-        if update.effective_message is not None:
-            await update.effective_message.reply_text(say("non_text", user_language(update)))
 
     # --- gatekeeping, errors, lifecycle ------------------------------------------------------------------
 
@@ -267,7 +153,29 @@ class FrontEnd:
             elif update.effective_message is not None and update.effective_chat is not None:
                 await update.effective_message.reply_text(say("error", lang))
 
+    async def post_init(self, application: Application) -> None:
+        """Start-up calls the bot can answer without are retried in the background; SIGTERM and SIGINT
+        let the answer being written finish and tell those in line to ask again."""
+        self.menu = retry_in_background(
+            lambda: set_command_menu(application), "Registering the command menu", self.start_backoff
+        )
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.begin_shutdown)
+
+    def begin_shutdown(self) -> None:
+        """On a stop signal: release the queue, then stop as PTB does (it waits for running handlers)."""
+        logger.info(
+            "Stopping: finishing the answer being written; %d in line are told to ask again",
+            self.model.in_line,
+        )
+        self.model.close()
+        raise SystemExit
+
     async def post_shutdown(self, application: Application) -> None:
+        if self.menu is not None:
+            self.menu.cancel()
         self.model.shutdown()
         self.retrieval_pool.shutdown(wait=False, cancel_futures=True)
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
@@ -278,18 +186,21 @@ class FrontEnd:
         application.add_handler(TypeHandler(Update, self.gate), group=-1)
         application.add_handler(CommandHandler("start", self.commands.on_start))
         application.add_handler(CommandHandler("help", self.commands.on_help))
-        application.add_handler(CommandHandler("ask", self.on_ask))
+        application.add_handler(CommandHandler("ask", self.questions.on_ask))
         application.add_handler(CommandHandler("article", self.commands.on_article))
         application.add_handler(CommandHandler("articles", self.commands.on_articles))
         application.add_handler(CommandHandler("use", self.commands.on_use))
         application.add_handler(CommandHandler("read", self.reading.on_read))
         application.add_handler(CommandHandler("sources", self.commands.on_sources))
+        application.add_handler(CommandHandler("stats", self.commands.on_stats))
         application.add_handler(MessageHandler(filters.COMMAND & new, self.commands.on_unknown))
-        application.add_handler(MessageHandler(filters.TEXT & new, self.on_text))
+        application.add_handler(MessageHandler(filters.TEXT & new, self.questions.on_text))
         private = filters.ChatType.PRIVATE & new
         application.add_handler(MessageHandler(private & filters.Document.ALL, self.reading.on_document))
         application.add_handler(
-            MessageHandler(filters.ChatType.PRIVATE & new & ~filters.StatusUpdate.ALL, self.on_non_text)
+            MessageHandler(
+                filters.ChatType.PRIVATE & new & ~filters.StatusUpdate.ALL, self.questions.on_non_text
+            )
         )
         application.add_handler(CallbackQueryHandler(self.commands.on_source_button, pattern=r"^src:"))
         application.add_handler(CallbackQueryHandler(self.commands.on_article_button, pattern=r"^art:"))
@@ -322,7 +233,7 @@ def build_application(settings: Settings, library: Library, **tuning: Any) -> Ap
         )
         .rate_limiter(RetryingRateLimiter(max_retries=3))
         .concurrent_updates(True)
-        .post_init(set_command_menu)
+        .post_init(front.post_init)
         .post_shutdown(front.post_shutdown)
         .build()
     )
@@ -341,6 +252,8 @@ def run(settings: Settings, library: Library) -> None:
     token = bot_token(settings)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     quiet_logging(token)
-    application = build_application(settings, library)
+    application = build_application(settings, library, handle_signals=True)
     logger.info("articlebot is polling Telegram")
-    application.run_polling(allowed_updates=ALLOWED_UPDATES)
+    # Telegram unreachable at start (getMe, deleteWebhook) is retried with backoff, not fatal; the stop
+    # signals are the front end's own (post_init), so the queue is released before PTB waits on handlers.
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, stop_signals=None)

@@ -1,4 +1,4 @@
-"""Each chat's article, kept across restarts in a small SQLite file; and the per-user ingest limit."""
+"""Each chat's article, kept across restarts in a small SQLite file; and the per-user rate limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StateError
 
 RECENT = 10  # articles listed by /articles
 
@@ -48,12 +48,19 @@ class ChatArticles:
         return [name for (name,) in rows]
 
     def use(self, chat_id: int, name: str) -> None:
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO chat_articles (chat_id, name, used_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (chat_id, name) DO UPDATE SET used_at = excluded.used_at",
-                (chat_id, name, self._clock()),
-            )
+        """Make name the chat's article. A failed write (a full disk) is a StateError, and SQLite's journal
+        leaves the file as it was."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO chat_articles (chat_id, name, used_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (chat_id, name) DO UPDATE SET used_at = excluded.used_at",
+                    (chat_id, name, self._clock()),
+                )
+        except sqlite3.Error as error:
+            raise StateError(
+                f"could not save this chat's article ({error}); the previous one stays"
+            ) from None
 
     def forget(self, name: str) -> None:
         """An article that was removed from the store."""
@@ -65,24 +72,24 @@ class ChatArticles:
             self._db.close()
 
 
-class IngestLimit:
-    """At most `per_hour` articles per user in any hour (0: none)."""
+class RateLimit:
+    """At most `per_window` events per user in any `window` seconds (0: none)."""
 
-    def __init__(self, per_hour: int, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_hour = per_hour
+    def __init__(self, per_window: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_window, self.window = per_window, window
         self._clock = clock
         self._times: defaultdict[int, deque[float]] = defaultdict(deque)
 
     def allow(self, user_id: int) -> bool:
-        """Count one ingest for the user if the limit allows it."""
+        """Count one event for the user if the limit allows it."""
         now, times = self._clock(), self._times[user_id]
-        while times and times[0] <= now - 3600:
+        while times and times[0] <= now - self.window:
             times.popleft()
-        if len(times) >= self.per_hour:
+        if len(times) >= self.per_window:
             return False
         times.append(now)
         return True
 
-    def wait_minutes(self, user_id: int) -> int:
+    def wait_seconds(self, user_id: int) -> int:
         times = self._times[user_id]
-        return max(1, round((times[0] + 3600 - self._clock()) / 60)) if times else 0
+        return max(1, round(times[0] + self.window - self._clock())) if times else 0

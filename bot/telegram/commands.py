@@ -13,7 +13,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.engine.prompts import load_phrases
 from bot.engine.records import Answer
-from bot.errors import UnknownArticle
+from bot.errors import StateError, UnknownArticle
 from bot.telegram.render import (
     PHRASES,
     anchor,
@@ -144,7 +144,10 @@ class Commands:
         own = name in front.chats.recent(chat_id, limit=1000) or name == front.library.default_name
         if not own and record.source.startswith("telegram:"):
             return say("use_unknown", lang, name=escape(name))
-        front.chats.use(chat_id, name)
+        try:
+            front.chats.use(chat_id, name)
+        except StateError as error:
+            return escape(str(error))
         return say("use_done", lang, title=escape(record.title))
 
     async def on_use_button(self, update: Update, context: Context) -> None:
@@ -154,6 +157,27 @@ class Commands:
         reply = await self.switch(chat.id, query.data.removeprefix("use:"), user_language(update))
         await query.answer()
         await context.bot.send_message(chat.id, reply)
+
+    async def on_stats(self, update: Update, context: Context) -> None:
+        """/stats, for ADMIN_USER_IDS only (checked by user id, not by chat): the queue and the store."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        lang = user_language(update)
+        if user.id not in self.front.settings.admin_user_ids:
+            await message.reply_text(say("admins_only", lang))
+            return
+        front = self.front
+        records = await front.offload(front.library.records)
+        text = say(
+            "stats",
+            lang,
+            in_line=front.model.in_line,
+            articles=len(records),
+            passages=sum(record.chunks for record in records),
+            minutes=round((front.clock() - front.started) / 60),
+        )
+        await message.reply_text(text)
 
     async def on_sources(self, update: Update, context: Context) -> None:
         """/sources: the passages behind the last answer in this chat."""

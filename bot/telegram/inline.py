@@ -12,7 +12,8 @@ from telegram import InlineKeyboardButton, InlineQueryResultsButton, Update
 
 from bot.errors import QuestionError, UnknownArticle
 from bot.telegram.commands import Context, user_language
-from bot.telegram.render import InlineSink, cache_key, escape, inline_results, say
+from bot.telegram.render import cache_key, escape, inline_results, say
+from bot.telegram.sinks import InlineSink
 from bot.telegram.stream import Lru
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ class InlineMode:
             context.bot, inline_message_id, header, interval=front.group_interval, clock=front.clock
         )
         button = InlineKeyboardButton(say("article_button", lang), url=link)
-        await front.respond(sink, engine, question, None, lang, button)
+        await front.questions.respond(sink, engine, question, None, lang, button)
 
     async def on_generate_button(self, update: Update, context: Context) -> None:
         """The ✨ Generate answer button of an inline message."""

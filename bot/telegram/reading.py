@@ -160,8 +160,8 @@ class Reading:
             return
         front, lang = self.front, user_language(update)
         if not front.ingest_limit.allow(user.id):
-            minutes = front.ingest_limit.wait_minutes(user.id)
-            limit = front.ingest_limit.per_hour
+            minutes = max(1, round(front.ingest_limit.wait_seconds(user.id) / 60))
+            limit = front.ingest_limit.per_window
             await message.reply_text(say("read_limit", lang, limit=limit, minutes=minutes))
             return
         status = Status(await message.reply_text(say(first, lang)), self.status_interval)
@@ -187,6 +187,7 @@ class Reading:
                 engine.read_article, lambda done, total: set_status("read_model", percent=100 * done // total)
             )
             suggestion = await front.model.run(engine.suggest_question, lang)
+            front.chats.use(chat.id, report.record.name)
         except ArticlebotError as error:
             ticker.cancel()
             await status.finish(say("read_failed", lang, reason=escape(str(error))))
@@ -197,7 +198,6 @@ class Reading:
             await status.finish(say("error", lang))
             return
         ticker.cancel()
-        front.chats.use(chat.id, report.record.name)
         await status.finish(
             say(
                 "read_done",

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.engine.records import Answer, Exchange
+from bot.errors import ArticlebotError
 from bot.telegram.render import normalise
 
 if TYPE_CHECKING:
@@ -19,7 +20,12 @@ if TYPE_CHECKING:
 K = TypeVar("K")
 V = TypeVar("V")
 STARTED = object()  # the model thread took the job: the asker is no longer in line
+SHUTTING_DOWN = object()  # the bot is stopping: this question was still in line, and will not be answered
 _END = object()
+
+
+class ShuttingDown(ArticlebotError):
+    """Model work refused because the bot is stopping."""
 
 
 class Lru(OrderedDict[K, V]):
@@ -42,6 +48,7 @@ class ModelQueue:
     def __init__(self) -> None:
         self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-model")
         self.in_line = 0  # questions given to the model thread and not finished
+        self.closing = False  # set on SIGTERM: what is in line is released, what runs finishes
         # article + normalised question -> answer (not for follow-ups)
         self._answers: Lru[tuple[str, str], Answer] = Lru(256)
         self._answers_lock = threading.Lock()
@@ -56,9 +63,19 @@ class ModelQueue:
         """Any other model work (an article's first read, a suggested question), in line with the answers."""
         self.in_line += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.model_pool, function, *args)
+            return await asyncio.get_running_loop().run_in_executor(
+                self.model_pool, self._unless_closing(function), *args
+            )
         finally:
             self.in_line -= 1
+
+    def _unless_closing(self, function: Callable[..., V]) -> Callable[..., V]:
+        def job(*args: object) -> V:
+            if self.closing:
+                raise ShuttingDown("the bot is restarting: please send it again in a minute")
+            return function(*args)
+
+        return job
 
     def submit(
         self, engine: Engine, question: str, follow_up: Exchange | None
@@ -75,6 +92,9 @@ class ModelQueue:
 
         def work() -> None:
             try:
+                if self.closing:
+                    put(SHUTTING_DOWN)
+                    return
                 put(STARTED)
                 # An identical question ahead in line may have been answered meanwhile.
                 answer = self.cached(engine, question if follow_up is None else None)
@@ -100,6 +120,10 @@ class ModelQueue:
 
     def _left_line(self, _: object) -> None:
         self.in_line -= 1
+
+    def close(self) -> None:
+        """Stop taking work: the question being answered finishes, those in line are released at once."""
+        self.closing = True
 
     def shutdown(self) -> None:
         self.model_pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,179 @@
+"""Questions in chats: a private message, a mention or reply in a group, /ask; and the streaming of any
+answer (inline ones too) into its sink, through the model queue."""
+
+from __future__ import annotations
+
+import logging
+import re
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any, cast
+
+from telegram import InlineKeyboardButton, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+
+from bot.engine.records import Answer, Exchange
+from bot.errors import ArticlebotError, QuestionError
+from bot.telegram.commands import Context, user_language
+from bot.telegram.reading import is_link_to_read, links_in
+from bot.telegram.render import (
+    answer_keyboard,
+    article_button,
+    escape,
+    render_answer,
+    render_partial,
+    say,
+    split_html,
+)
+from bot.telegram.sinks import ChatSink, InlineSink, Sink
+from bot.telegram.stream import SHUTTING_DOWN, STARTED, Lru
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+    from bot.telegram.app import FrontEnd
+
+logger = logging.getLogger(__name__)
+
+MEMORY = 50  # answers remembered per chat, for follow-ups
+
+
+class Questions:
+    def __init__(self, front: FrontEnd) -> None:
+        self.front = front
+
+    async def respond(
+        self,
+        sink: Sink,
+        engine: Engine,
+        question: str,
+        follow_up: Exchange | None,
+        lang: str,
+        button: InlineKeyboardButton,
+    ) -> tuple[Answer | None, list[int]]:
+        """Answer into a sink: a queued notice, the streamed text, then exactly one final message. A full
+        queue gets a polite "busy" at once, and a restart tells those still in line to ask again."""
+        model = self.front.model
+        try:
+            answer = model.cached(engine, question if follow_up is None else None)
+            if answer is None and model.in_line >= self.front.settings.max_queue:
+                await sink.finish([say("busy", lang)], None)
+                return None, []
+            if answer is None:
+                ahead, stream = model.submit(engine, question, follow_up)
+                notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
+                await sink.progress(notice, force=True, lasting=bool(ahead))
+                async for item in stream:
+                    if item is SHUTTING_DOWN:
+                        await sink.finish([say("restarting", lang)], None)
+                        return None, []
+                    if item is STARTED:
+                        await sink.started()
+                    elif isinstance(item, str):
+                        await sink.progress(render_partial(item))
+                    elif isinstance(item, Answer):
+                        answer = item
+            if answer is None:
+                raise ArticlebotError("the engine gave no answer")
+            header = question if isinstance(sink, InlineSink) else None
+            chunks = split_html(render_answer(answer, question=header))
+            return answer, await sink.finish(chunks, answer_keyboard(answer, lang, article=button))
+        except Forbidden as error:  # the user blocked the bot: nothing more can reach them
+            logger.info("Could not answer in a chat that blocked the bot: %s", error)
+            return None, []
+        except Exception as error:
+            logger.exception("Answering a question failed")
+            text = escape(str(error)) if isinstance(error, QuestionError) else say("error", lang)
+            with suppress(TelegramError):
+                await sink.finish([text], None)
+            return None, []
+
+    # --- questions in chats ----------------------------------------------------------------------------
+
+    async def ask(self, update: Update, context: Context, text: str) -> None:
+        """Check a question, then answer it in the chat, remembering the exchange for follow-ups."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return
+        engine = await self.front.engine_for(chat.id)
+        lang = (
+            await self.front.offload(engine.detect_language, text) if text.strip() else user_language(update)
+        )
+        try:
+            question = engine.check_question(text, lang)
+        except QuestionError as error:
+            await message.reply_text(
+                say("empty", lang, example=say("example", lang))
+                if error.reason == "empty"
+                else say("too_long", lang, length=error.length, limit=error.limit)
+            )
+            return
+        user = update.effective_user
+        if user is not None and not self.front.question_limit.allow(user.id):
+            wait = self.front.question_limit.wait_seconds(user.id)
+            limit = self.front.question_limit.per_window
+            await message.reply_text(say("slow_down", lang, limit=limit, seconds=wait))
+            return
+        chat_data = cast(dict[str, Any], context.chat_data)
+        memory: Lru[int, Exchange] = chat_data.setdefault("exchanges", Lru(MEMORY))
+        reply = message.reply_to_message
+        follow_up = memory.get(reply.message_id) if reply else None
+        private = chat.type == ChatType.PRIVATE
+        sink = ChatSink(
+            context.bot,
+            chat.id,
+            reply_to=None if private else message.message_id,
+            draft_id=message.message_id if private and self.front.drafts else None,
+            interval=self.front.private_interval if private else self.front.group_interval,
+            clock=self.front.clock,
+        )
+        button = article_button(lang, engine.name)
+        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
+        if answer is not None:
+            for message_id in ids:
+                memory[message_id] = Exchange(question, answer.answer)
+            chat_data["last_answer"] = answer
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        """A text message: a question in private chats; in groups only when mentioned or replied to."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or message.text is None:
+            return
+        if message.from_user is None or message.from_user.is_bot:
+            return  # other bots (and anonymous senders) are not askers: two bots must not talk forever
+        text = message.text
+        if chat.type == ChatType.PRIVATE:
+            links = links_in(message)
+            if is_link_to_read(text, links):
+                await self.front.reading.read_link(update, context, links[0])
+                return
+            if len(text) >= self.front.settings.article_min_chars:
+                await self.front.reading.read_text(update, context, text)
+                return
+            if len(text) > self.front.settings.max_question_chars:
+                limits = {
+                    "limit": self.front.settings.max_question_chars,
+                    "min": self.front.settings.article_min_chars,
+                }
+                await message.reply_text(say("between", user_language(update), length=len(text), **limits))
+                return
+        else:
+            mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
+            reply = message.reply_to_message
+            to_bot = (
+                reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id
+            )
+            if not to_bot and not mention.search(text):
+                return
+            text = mention.sub(" ", text)
+        await self.ask(update, context, text)
+
+    async def on_ask(self, update: Update, context: Context) -> None:
+        """/ask <question>: the way to ask in groups."""
+        message = update.effective_message
+        if message is not None and message.text is not None:
+            await self.ask(update, context, re.sub(r"^/\S*\s*", "", message.text))
+
+    async def on_non_text(self, update: Update, context: Context) -> None:
+        """Stickers, photos, voice... in a private chat: explain that questions are text."""
+        if update.effective_message is not None:
+            await update.effective_message.reply_text(say("non_text", user_language(update)))

@@ -1,0 +1,135 @@
+"""Load on the real bot: 50 chats x 5 questions, private, group and inline, through the Bot API stand-in.
+
+Each chat asks its next question once the previous one is answered (or refused as busy), as people do.
+Reports answered, told busy, lost, duplicated, p50/p95 latency and the longest queue seen, as JSON.
+Run: .venv/bin/python scripts/load_test.py [--chats 50] [--questions 5]   (about 10 minutes on 2 cores)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.engine.library import Library
+from bot.paths import EVAL_SET
+from bot.settings import Settings
+from bot.telegram.render import cache_key
+from tests.botapi_standin import BotApiStandIn, Call
+from tests.telegram_fixtures import TOKEN, BotHarness, running_bot
+
+TIMEOUT = 900.0
+
+
+def questions() -> list[str]:
+    items = [json.loads(line) for line in EVAL_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [item["question"] for item in items]
+
+
+def finals_of(standin: BotApiStandIn, where: dict[str, Any], since: int) -> list[Call]:
+    """Final answers (the message carrying the answer keyboard) or busy replies, after call number since."""
+    found = []
+    for call in standin.calls[since:]:
+        if not call.ok or call.method not in ("sendMessage", "editMessageText"):
+            continue
+        if any(call.params.get(key) != value for key, value in where.items()):
+            continue
+        markup = str(call.params.get("reply_markup") or "")
+        if "art:" in markup or "start=article" in markup or call.params.get("text", "").startswith("⏳ I'm"):
+            found.append(call)
+    return found
+
+
+async def one_chat(
+    bot: BotHarness, article: str, kind: str, number: int, asked: list[str], log: list[dict]
+) -> None:
+    standin, chat_id = bot.standin, 10_000 + number
+    for index, question in enumerate(asked):
+        since, started = len(standin.calls), time.monotonic()
+        if kind == "private":
+            await bot.message(question, chat_id=chat_id)
+            where: dict[str, Any] = {"chat_id": chat_id}
+        elif kind == "group":
+            await bot.message(
+                f"@{bot.bot_user['username']} {question}", chat_id=-chat_id, user=bot.user(chat_id)
+            )
+            where = {"chat_id": -chat_id}
+        else:
+            inline_id = f"load-{number}-{index}"
+            await bot.inline(question, user_id=chat_id)
+            key = cache_key(article + "\n" + question)
+            await bot.choose(f"gen:{key}", question, inline_id)
+            where = {"inline_message_id": inline_id}
+        try:
+            found = await standin.wait_for(
+                lambda _, w=where, s=since: finals_of(standin, w, s), timeout=TIMEOUT, what=question
+            )
+            await asyncio.sleep(0.5)  # a duplicate would come within this
+            found = finals_of(standin, where, since)
+        except AssertionError:
+            found = []
+        busy = bool(found) and found[0].params.get("text", "").startswith("⏳ I'm")
+        log.append({"kind": kind, "seconds": time.monotonic() - started, "finals": len(found), "busy": busy})
+
+
+async def main(chats: int, per_chat: int) -> dict[str, Any]:
+    pool = questions()
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings(_env_file=None, chroma_path=Path(home) / "chroma")  # type: ignore[call-arg]
+        library = Library.from_settings(settings)
+        library.engine().warm_up()
+        standin = BotApiStandIn(TOKEN)
+        await standin.start()
+        log: list[dict] = []
+        queue = {"longest": 0}
+        try:
+            async with running_bot(standin, library, {"questions_per_minute": 60}) as bot:
+                kinds = ["private"] * (chats * 3 // 5) + ["group"] * (chats // 5)
+                kinds += ["inline"] * (chats - len(kinds))
+
+                started = time.monotonic()
+                await asyncio.gather(
+                    *(
+                        one_chat(
+                            bot,
+                            library.default_name,
+                            kind,
+                            n,
+                            [pool[(n * per_chat + i) % len(pool)] for i in range(per_chat)],
+                            log,
+                        )
+                        for n, kind in enumerate(kinds)
+                    )
+                )
+                wall = time.monotonic() - started
+            notices = [c.params.get("text", "") for c in standin.calls if c.ok]
+            ahead = [int(t.split(",")[1].split()[0]) for t in notices if t.startswith("⏳ You are in line")]
+            queue["longest"] = max(ahead, default=0) + 1  # those ahead, and the one asking
+        finally:
+            await standin.stop()
+    answered = [entry for entry in log if entry["finals"] and not entry["busy"]]
+    waits = sorted(entry["seconds"] for entry in answered)
+    return {
+        "questions": len(log),
+        "answered": len(answered),
+        "told_busy": sum(entry["busy"] for entry in log),
+        "lost": sum(entry["finals"] == 0 for entry in log),
+        "duplicated": sum(entry["finals"] > 1 for entry in log),
+        "p50_s": round(statistics.median(waits), 1) if waits else None,
+        "p95_s": round(waits[int(0.95 * (len(waits) - 1))], 1) if waits else None,
+        "longest_queue": queue["longest"],
+        "wall_s": round(wall, 1),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chats", type=int, default=50)
+    parser.add_argument("--questions", type=int, default=5)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.chats, args.questions)), indent=2))
