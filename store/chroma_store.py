@@ -56,12 +56,16 @@ class IngestReport:
     record: ArticleRecord
 
 
-def open_client(path: Path, host: str | None = None, port: int = 8000) -> ClientAPI:
-    """A Chroma server when host is set, else a persistent local Chroma at path."""
+def open_client(
+    path: Path, host: str | None = None, port: int = 8000, *, ssl: bool = False, token: str | None = None
+) -> ClientAPI:
+    """A Chroma server when host is set (`chroma run`; over TLS with ssl, with a bearer token if given),
+    else a persistent local Chroma at path, which only one process may use."""
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if host:
-            return chromadb.HttpClient(host=host, port=port, settings=chroma_settings)
+            headers = {"Authorization": f"Bearer {token}"} if token else None
+            return chromadb.HttpClient(host, port, ssl, headers, chroma_settings)
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as error:

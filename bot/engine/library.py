@@ -75,7 +75,14 @@ class Library:
 
         embedder = load_embedder(settings.embedder)
         articles = ArticleLibrary(
-            open_client(settings.chroma_path, settings.chroma_host, settings.chroma_port), embedder
+            open_client(
+                settings.chroma_path,
+                settings.chroma_host,
+                settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                token=settings.chroma_auth_token.get_secret_value() if settings.chroma_auth_token else None,
+            ),
+            embedder,
         )
         articles.drop_staging()
         if model is None:
