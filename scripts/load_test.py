@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import statistics
 import tempfile
 import time
@@ -17,13 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.library import Library
+from bot.engine.prompts import load_phrases
 from bot.paths import EVAL_SET
 from bot.settings import Settings
 from bot.telegram.render import cache_key
 from tests.botapi_standin import BotApiStandIn, Call
 from tests.telegram_fixtures import TOKEN, BotHarness, running_bot
 
-TIMEOUT = 900.0
+TIMEOUT = 600.0
+PHRASES = load_phrases("telegram.toml")
+BUSY = {table["busy"] for table in PHRASES.values() if "busy" in table}
+# "⏳ You are in line, $ahead question(s)…": the text before $ahead, in each language
+QUEUED = [table["queued"].split("$ahead")[0] for table in PHRASES.values() if "queued" in table]
 
 
 def questions() -> list[str]:
@@ -40,7 +46,7 @@ def finals_of(standin: BotApiStandIn, where: dict[str, Any], since: int) -> list
         if any(call.params.get(key) != value for key, value in where.items()):
             continue
         markup = str(call.params.get("reply_markup") or "")
-        if "art:" in markup or "start=article" in markup or call.params.get("text", "").startswith("⏳ I'm"):
+        if "art:" in markup or "start=article" in markup or call.params.get("text", "") in BUSY:
             found.append(call)
     return found
 
@@ -73,8 +79,15 @@ async def one_chat(
             found = finals_of(standin, where, since)
         except AssertionError:
             found = []
-        busy = bool(found) and found[0].params.get("text", "").startswith("⏳ I'm")
-        log.append({"kind": kind, "seconds": time.monotonic() - started, "finals": len(found), "busy": busy})
+        busy = bool(found) and found[0].params.get("text", "") in BUSY
+        entry = {"kind": kind, "seconds": time.monotonic() - started, "finals": len(found), "busy": busy}
+        if not found:  # what the asker saw instead, to tell a lost answer from a missed one
+            seen = [c for c in standin.calls[since:] if all(c.params.get(k) == v for k, v in where.items())]
+            entry["lost"] = {
+                "question": question,
+                "calls": [(c.method, c.status, c.params.get("text", "")[:60]) for c in seen],
+            }
+        log.append(entry)
 
 
 async def main(chats: int, per_chat: int) -> dict[str, Any]:
@@ -108,7 +121,12 @@ async def main(chats: int, per_chat: int) -> dict[str, Any]:
                 )
                 wall = time.monotonic() - started
             notices = [c.params.get("text", "") for c in standin.calls if c.ok]
-            ahead = [int(t.split(",")[1].split()[0]) for t in notices if t.startswith("⏳ You are in line")]
+            ahead = [
+                int(found.group())
+                for text in notices
+                for prefix in QUEUED
+                if text.startswith(prefix) and (found := re.match(r"\d+", text[len(prefix) :]))
+            ]
             queue["longest"] = max(ahead, default=0) + 1  # those ahead, and the one asking
         finally:
             await standin.stop()
@@ -124,6 +142,7 @@ async def main(chats: int, per_chat: int) -> dict[str, Any]:
         "p95_s": round(waits[int(0.95 * (len(waits) - 1))], 1) if waits else None,
         "longest_queue": queue["longest"],
         "wall_s": round(wall, 1),
+        "lost_detail": [{"kind": entry["kind"], **entry["lost"]} for entry in log if "lost" in entry][:10],
     }
 
 
