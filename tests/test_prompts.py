@@ -31,3 +31,17 @@ def test_every_language_has_the_engines_phrases():
 
     for language, phrases in load_phrases().items():
         assert {"refusal", "extractive", "empty", "too_long"} <= set(phrases), language
+
+
+def test_telegram_translations_use_only_the_english_phrases_variables():
+    import re
+
+    from bot.engine.prompts import load_phrases
+
+    table = load_phrases("telegram.toml")
+    english = table["en"]
+    for lang, phrases in table.items():
+        for key, text in phrases.items():
+            assert key in english, (lang, key)
+            extra = set(re.findall(r"\$(\w+)", text)) - set(re.findall(r"\$(\w+)", english[key]))
+            assert not extra, (lang, key, extra)
