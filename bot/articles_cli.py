@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 def open_library(settings: Settings, *, load_model: bool = True) -> Library:
     """The library, with the model loaded now (or only when an article is first read)."""
-    from bot.engine.library import Library
-    from bot.engine.llm import LlamaModel
+    from bot.engine.library import Library, reader
 
-    model = LlamaModel(settings)
+    # With LLM_BASE_URL a server generates; loading is then checking that it answers.
+    model = reader(settings)
     if load_model:
         model.load()
     return Library.from_settings(settings, model)

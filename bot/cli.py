@@ -136,7 +136,7 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
             if settings.chroma_host
             else str(settings.chroma_path)
         ),
-        "llm": "local",
+        "llm": "server" if settings.llm_base_url else "local",
         "state": "sqlite",
         "model_path": model,
         "embedder": settings.embedder,

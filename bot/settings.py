@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     model_path: Path | None = None
     model_repo: str | None = None
     model_file: str | None = None
+    # An OpenAI-compatible model server (llama_cpp.server, llama.cpp's llama-server) generates instead of
+    # the GGUF loaded in-process when this is set, e.g. http://127.0.0.1:8080/v1; the key is sent as a
+    # bearer token.
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
     n_threads: int = Field(default=2, ge=1)
     # The article is read whole when it fits in the context with room for a question and an answer;
     # a longer one is read through its retrieved paragraphs.
@@ -92,6 +97,8 @@ class Settings(BaseSettings):
         "model_path",
         "model_repo",
         "model_file",
+        "llm_base_url",
+        "llm_api_key",
         "chroma_host",
         "chroma_auth_token",
         "telegram_bot_token",

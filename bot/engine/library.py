@@ -25,12 +25,22 @@ from store.chunking import article_checksum
 from store.embeddings import Embedder
 
 if TYPE_CHECKING:
+    from bot.engine.llm import LlamaModel
+    from bot.engine.server_model import ServerModel
     from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 ENGINES_KEPT = 8  # each holds an article's sentences, BM25 index and facts: small
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,46}[a-z0-9]$")
+
+
+def reader(settings: Settings) -> LlamaModel | ServerModel:
+    """The model the settings name, not loaded yet: a server with LLM_BASE_URL, else the GGUF in-process."""
+    from bot.engine.llm import LlamaModel
+    from bot.engine.server_model import ServerModel
+
+    return ServerModel(settings) if settings.llm_base_url else LlamaModel(settings)
 
 
 def check_name(name: str) -> str:
@@ -69,7 +79,6 @@ class Library:
     @classmethod
     def from_settings(cls, settings: Settings, model: TextModel | None = None) -> Library:
         """Open the store, load the embedder and the model once, and index ARTICLE_PATH as the default."""
-        from bot.engine.llm import LlamaModel
         from store.chroma_store import open_client
         from store.embeddings import load_embedder
 
@@ -86,9 +95,8 @@ class Library:
         )
         articles.drop_staging()
         if model is None:
-            llama = LlamaModel(settings)
-            llama.load()
-            model = llama
+            model = reader(settings)
+            model.load()
         limits = SourceLimits(
             max_bytes=settings.max_source_bytes,
             max_chars=settings.max_article_chars,
