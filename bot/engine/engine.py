@@ -28,7 +28,7 @@ from bot.engine.states import StateFiles
 from bot.engine.text import content_words, stem
 from bot.engine.verify import ArticleFacts, answer_facts
 from bot.errors import QuestionError
-from store.chunking import split_paragraphs
+from store.chunking import article_checksum, split_paragraphs
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -71,7 +71,7 @@ class Engine:
     ) -> None:
         self.name, self.title = name, title
         self.article_text = article_text
-        self.article_sha = hashlib.sha256(article_text.encode("utf-8")).hexdigest()
+        self.article_sha = article_checksum(article_text)
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
         self.article_language = language or guesser.detect(article_text[:2000])
         self._facts = ArticleFacts(article_text, self.article_language)
