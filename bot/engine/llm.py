@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...}
 Progress = Callable[[int, int], None]  # (tokens evaluated, tokens)
 PREFILL_STEP = 256  # tokens evaluated between two progress reports
+PREFIXES_KEPT = 16  # articles whose shared prompt prefix stays tokenized
 
 
 class TextModel(Protocol):
@@ -68,6 +69,7 @@ class LlamaModel:
         self._llama: Any = None
         self._format: Any = None
         self._lock = threading.RLock()
+        self._prefixes: dict[tuple[tuple[str, str], ...], list[int]] = {}
         self.name = "unloaded"
 
     @property
@@ -189,8 +191,7 @@ class LlamaModel:
         are evaluated once; with a state file they are saved, so a restart loads them in a blink."""
         with self._lock:
             llama = self.load()
-            probe = [self.prompt_tokens([*messages, {"role": "user", "content": q}]) for q in ("a", "b")]
-            prefix = probe[0][: llama.longest_token_prefix(probe[0], probe[1])]
+            prefix = self._shared_prefix(llama, messages)
             if llama.longest_token_prefix(llama._input_ids, prefix) == len(prefix):
                 return "kept"
             if state_file and state_file.is_file() and self._load_state(llama, state_file, prefix):
@@ -215,6 +216,17 @@ class LlamaModel:
                     partial.unlink(missing_ok=True)
                     logger.warning("could not save the article's model state to %s (disk full?)", state_file)
             return "evaluated"
+
+    def _shared_prefix(self, llama: Any, messages: list[Message]) -> list[int]:
+        """The tokens every prompt starting with these messages shares, found by laying out two probe
+        questions. Remembered per conversation start: each answer asks again, and the article is long."""
+        key = tuple((message["role"], message["content"]) for message in messages)
+        if key not in self._prefixes:
+            probe = [self.prompt_tokens([*messages, {"role": "user", "content": q}]) for q in ("a", "b")]
+            if len(self._prefixes) >= PREFIXES_KEPT:
+                self._prefixes.pop(next(iter(self._prefixes)))
+            self._prefixes[key] = probe[0][: llama.longest_token_prefix(probe[0], probe[1])]
+        return self._prefixes[key]
 
     def _load_state(self, llama: Any, state_file: Path, prefix: list[int]) -> bool:
         capacity = llama.n_ctx()
