@@ -64,3 +64,12 @@ class Answer:
         data.pop("method")
         data.pop("article")  # the JSON contract of `ask --json` predates several articles
         return data
+
+    def to_record(self) -> dict[str, Any]:
+        """All of it, method and article too: what a shared cache keeps."""
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Answer:
+        citations = [Citation(**citation) for citation in data["citations"]]
+        return cls(**{**data, "citations": citations, "timings": Timings(**data["timings"])})

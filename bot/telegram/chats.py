@@ -1,11 +1,10 @@
-"""Each chat's article, kept across restarts in a small SQLite file; and the per-user rate limits."""
+"""Each chat's article, kept across restarts in a small SQLite file (one process; replicas use Redis)."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,26 +69,3 @@ class ChatArticles:
     def close(self) -> None:
         with self._lock:
             self._db.close()
-
-
-class RateLimit:
-    """At most `per_window` events per user in any `window` seconds (0: none)."""
-
-    def __init__(self, per_window: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_window, self.window = per_window, window
-        self._clock = clock
-        self._times: defaultdict[int, deque[float]] = defaultdict(deque)
-
-    def allow(self, user_id: int) -> bool:
-        """Count one event for the user if the limit allows it."""
-        now, times = self._clock(), self._times[user_id]
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if len(times) >= self.per_window:
-            return False
-        times.append(now)
-        return True
-
-    def wait_seconds(self, user_id: int) -> int:
-        times = self._times[user_id]
-        return max(1, round(times[0] + self.window - self._clock())) if times else 0

@@ -12,7 +12,6 @@ from telegram.constants import ChatType
 from telegram.ext import Application, ContextTypes
 
 from bot.engine.prompts import load_phrases
-from bot.engine.records import Answer
 from bot.errors import StateError, UnknownArticle
 from bot.telegram.render import (
     PHRASES,
@@ -107,7 +106,7 @@ class Commands:
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
-        names = self.front.chats.recent(chat.id)
+        names = await self.front.state.recent(chat.id)
         default = self.front.library.default_name
         current = names[0] if names else default
         names = [*names, default] if default not in names else names
@@ -141,11 +140,11 @@ class Commands:
             record = await front.offload(front.library.record, name)
         except UnknownArticle:
             return say("use_unknown", lang, name=escape(name))
-        own = name in front.chats.recent(chat_id, limit=1000) or name == front.library.default_name
+        own = name in await front.state.recent(chat_id, limit=1000) or name == front.library.default_name
         if not own and record.source.startswith("telegram:"):
             return say("use_unknown", lang, name=escape(name))
         try:
-            front.chats.use(chat_id, name)
+            await front.state.use(chat_id, name)
         except StateError as error:
             return escape(str(error))
         return say("use_done", lang, title=escape(record.title))
@@ -181,9 +180,9 @@ class Commands:
 
     async def on_sources(self, update: Update, context: Context) -> None:
         """/sources: the passages behind the last answer in this chat."""
-        if update.effective_message is None:
+        if update.effective_message is None or update.effective_chat is None:
             return
-        answer: Answer | None = (context.chat_data or {}).get("last_answer")
+        answer = await self.front.state.last_answer(update.effective_chat.id)
         if answer is None or not answer.citations:
             await update.effective_message.reply_text(say("no_sources", user_language(update)))
             return

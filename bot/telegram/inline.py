@@ -26,10 +26,9 @@ class InlineMode:
 
     def __init__(self, front: FrontEnd, debounce: float) -> None:
         self.front, self.debounce = front, debounce
-        # cache key -> question: result ids and button data have room for the key only (64 bytes)
-        self._questions: Lru[str, tuple[str, str]] = Lru(1024)  # -> (article, question)
+        # Result ids and button data have room for a key only (64 bytes): the state maps it to the
+        # question, so that any replica can answer the button.
         self._passages: Lru[str, list[Passage]] = Lru(256)
-        self._started: Lru[str, bool] = Lru(1024)  # inline_message_id already being answered
         self._latest: dict[int, int] = {}  # user -> newest inline query ticket (debounce)
         self._tickets = itertools.count(1)
 
@@ -61,22 +60,25 @@ class InlineMode:
         if not await self.outlasts_debounce(query.from_user.id):
             return
         key = cache_key(f"{engine.name}\n{text}")
-        self._questions[key] = (engine.name, text)
+        await front.state.keep_inline_question(key, engine.name, text)
         passages = self._passages.get(key)
         if passages is None:
             passages = self._passages[key] = await front.offload(engine.retrieve, text, 5)
         lang = await front.offload(engine.detect_language, text)
-        cached = front.model.cached(engine, text)
+        cached = await front.model.cached(engine, text)
         results = inline_results(text, key, passages, cached, lang, context.bot.username)
         await query.answer(results, cache_time=30, is_personal=False)
 
     async def answer_inline(
         self, context: Context, inline_message_id: str, article: str | None, question: str
     ) -> None:
-        """Stream the answer to an inline question into the message sent through inline mode."""
-        if inline_message_id in self._started:
-            return
-        self._started[inline_message_id] = True
+        """Stream the answer to an inline question into the message sent through inline mode, once."""
+        if await self.front.state.first("inline", inline_message_id):
+            await self.respond_inline(context, inline_message_id, article, question)
+
+    async def respond_inline(
+        self, context: Context, inline_message_id: str, article: str | None, question: str
+    ) -> None:
         front = self.front
         try:
             engine = await front.offload(front.library.engine, article)
@@ -96,18 +98,21 @@ class InlineMode:
         query = update.callback_query
         if query is None or query.data is None:
             return
-        asked = self._questions.get(query.data.removeprefix("gen:"))
+        asked = await self.front.state.inline_question(query.data.removeprefix("gen:"))
         if asked is None or query.inline_message_id is None:
             await query.answer(say("inline_expired", user_language(update)), show_alert=True)
             return
-        started = query.inline_message_id in self._started
-        await query.answer(say("in_progress", user_language(update)) if started else None)
-        await self.answer_inline(context, query.inline_message_id, *asked)
+        if not await self.front.state.first("inline", query.inline_message_id):
+            await query.answer(say("in_progress", user_language(update)))
+            return
+        await query.answer()
+        await self.respond_inline(context, query.inline_message_id, *asked)
 
     async def on_chosen_inline(self, update: Update, context: Context) -> None:
         """A 'generate' result was sent (needs /setinlinefeedback): start answering at once."""
         chosen = update.chosen_inline_result
         if chosen is None or chosen.inline_message_id is None or not chosen.result_id.startswith("gen:"):
             return
-        article, question = self._questions.get(chosen.result_id.removeprefix("gen:"), (None, chosen.query))
+        asked = await self.front.state.inline_question(chosen.result_id.removeprefix("gen:"))
+        article, question = asked or (None, chosen.query)
         await self.answer_inline(context, chosen.inline_message_id, article, question)

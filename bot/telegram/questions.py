@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from telegram import InlineKeyboardButton, Update
 from telegram.constants import ChatType
@@ -26,15 +26,13 @@ from bot.telegram.render import (
     split_html,
 )
 from bot.telegram.sinks import ChatSink, InlineSink, Sink
-from bot.telegram.stream import SHUTTING_DOWN, STARTED, Lru
+from bot.telegram.stream import SHUTTING_DOWN, STARTED
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
     from bot.telegram.app import FrontEnd
 
 logger = logging.getLogger(__name__)
-
-MEMORY = 50  # answers remembered per chat, for follow-ups
 
 
 class Questions:
@@ -54,7 +52,7 @@ class Questions:
         queue gets a polite "busy" at once, and a restart tells those still in line to ask again."""
         model = self.front.model
         try:
-            answer = model.cached(engine, question if follow_up is None else None)
+            answer = await model.cached(engine, question if follow_up is None else None)
             if answer is None and model.in_line >= self.front.settings.max_queue:
                 await sink.finish([say("busy", lang)], None)
                 return None, []
@@ -107,16 +105,13 @@ class Questions:
                 else say("too_long", lang, length=error.length, limit=error.limit)
             )
             return
-        user = update.effective_user
-        if user is not None and not self.front.question_limit.allow(user.id):
-            wait = self.front.question_limit.wait_seconds(user.id)
-            limit = self.front.question_limit.per_window
+        user, front = update.effective_user, self.front
+        limit = front.settings.questions_per_minute
+        if user is not None and (wait := await front.state.take("questions", user.id, limit, 60)):
             await message.reply_text(say("slow_down", lang, limit=limit, seconds=wait))
             return
-        chat_data = cast(dict[str, Any], context.chat_data)
-        memory: Lru[int, Exchange] = chat_data.setdefault("exchanges", Lru(MEMORY))
         reply = message.reply_to_message
-        follow_up = memory.get(reply.message_id) if reply else None
+        follow_up = await front.state.exchange(chat.id, reply.message_id) if reply else None
         private = chat.type == ChatType.PRIVATE
         sink = ChatSink(
             context.bot,
@@ -130,8 +125,8 @@ class Questions:
         answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
         if answer is not None:
             for message_id in ids:
-                memory[message_id] = Exchange(question, answer.answer)
-            chat_data["last_answer"] = answer
+                await front.state.keep_exchange(chat.id, message_id, Exchange(question, answer.answer))
+            await front.state.keep_last_answer(chat.id, answer)
 
     async def on_text(self, update: Update, context: Context) -> None:
         """A text message: a question in private chats; in groups only when mentioned or replied to."""

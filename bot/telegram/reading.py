@@ -159,9 +159,9 @@ class Reading:
         if message is None or chat is None or user is None:
             return
         front, lang = self.front, user_language(update)
-        if not front.ingest_limit.allow(user.id):
-            minutes = max(1, round(front.ingest_limit.wait_seconds(user.id) / 60))
-            limit = front.ingest_limit.per_window
+        limit = front.settings.ingests_per_hour
+        if wait := await front.state.take("ingests", user.id, limit, 3600):
+            minutes = max(1, round(wait / 60))
             await message.reply_text(say("read_limit", lang, limit=limit, minutes=minutes))
             return
         status = Status(await message.reply_text(say(first, lang)), self.status_interval)
@@ -187,7 +187,7 @@ class Reading:
                 engine.read_article, lambda done, total: set_status("read_model", percent=100 * done // total)
             )
             suggestion = await front.model.run(engine.suggest_question, lang)
-            front.chats.use(chat.id, report.record.name)
+            await front.state.use(chat.id, report.record.name)
         except ArticlebotError as error:
             ticker.cancel()
             await status.finish(say("read_failed", lang, reason=escape(str(error))))

@@ -4,7 +4,7 @@ bridged into asyncio. Every article's engine shares the one model, hence the one
 from __future__ import annotations
 
 import asyncio
-import threading
+import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +16,9 @@ from bot.telegram.render import normalise
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
+    from bot.telegram.state import ChatState
+
+logger = logging.getLogger(__name__)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -43,21 +46,28 @@ class Lru(OrderedDict[K, V]):
 
 
 class ModelQueue:
-    """The model thread, which must never run twice at once: a FIFO of questions, and the answers cache."""
+    """The model thread, which must never run twice at once: a FIFO of questions, and the answer cache."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: ChatState) -> None:
         self.model_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-model")
         self.in_line = 0  # questions given to the model thread and not finished
         self.closing = False  # set on SIGTERM: what is in line is released, what runs finishes
-        # article + normalised question -> answer (not for follow-ups)
-        self._answers: Lru[tuple[str, str], Answer] = Lru(256)
-        self._answers_lock = threading.Lock()
+        self.state = state  # where answers are cached: article + normalised question -> answer
 
-    def cached(self, engine: Engine, question: str | None) -> Answer | None:
+    async def cached(self, engine: Engine, question: str | None) -> Answer | None:
+        """A cached answer to this question on this article (never for follow-ups, which depend on more)."""
         if question is None:
             return None
-        with self._answers_lock:
-            return self._answers.get((engine.article_sha, normalise(question)))
+        return await self.state.answer(f"{engine.article_sha}\n{normalise(question)}")
+
+    def _cached_in_thread(
+        self, loop: asyncio.AbstractEventLoop, engine: Engine, question: str
+    ) -> Answer | None:
+        try:
+            return asyncio.run_coroutine_threadsafe(self.cached(engine, question), loop).result(timeout=5)
+        except Exception:  # an unreachable shared cache only costs the model's time
+            logger.warning("The answer cache could not be read", exc_info=True)
+            return None
 
     async def run(self, function: Callable[..., V], *args: object) -> V:
         """Any other model work (an article's first read, a suggested question), in line with the answers."""
@@ -97,11 +107,8 @@ class ModelQueue:
                     return
                 put(STARTED)
                 # An identical question ahead in line may have been answered meanwhile.
-                answer = self.cached(engine, question if follow_up is None else None)
+                answer = None if follow_up else self._cached_in_thread(loop, engine, question)
                 for item in [answer] if answer else engine.stream(question, follow_up):
-                    if isinstance(item, Answer) and follow_up is None:
-                        with self._answers_lock:
-                            self._answers[(engine.article_sha, normalise(question))] = item
                     put(item)
             except Exception as error:
                 put(error)
@@ -112,11 +119,19 @@ class ModelQueue:
             while (item := await items.get()) is not _END:
                 if isinstance(item, Exception):
                     raise item
+                if isinstance(item, Answer) and follow_up is None:
+                    await self._keep(engine, question, item)
                 yield item
 
         ahead, self.in_line = self.in_line, self.in_line + 1
         loop.run_in_executor(self.model_pool, work).add_done_callback(self._left_line)
         return ahead, stream()
+
+    async def _keep(self, engine: Engine, question: str, answer: Answer) -> None:
+        try:
+            await self.state.keep_answer(f"{engine.article_sha}\n{normalise(question)}", answer)
+        except Exception:
+            logger.warning("The answer could not be cached", exc_info=True)
 
     def _left_line(self, _: object) -> None:
         self.in_line -= 1
