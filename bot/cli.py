@@ -121,7 +121,9 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
     from bot.articles_cli import open_library
     from bot.engine.bundled import BUNDLED_MODELS
 
-    if settings.model_path:
+    if settings.llm_base_url:
+        model = _served_model(settings)
+    elif settings.model_path:
         model = str(settings.model_path)
     elif settings.model_repo:
         model = f"{settings.model_repo}/{settings.model_file}"
@@ -137,7 +139,7 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
             else str(settings.chroma_path)
         ),
         "llm": "server" if settings.llm_base_url else "local",
-        "state": "sqlite",
+        "state": "redis" if settings.redis_url else "sqlite",
         "model_path": model,
         "embedder": settings.embedder,
         "default_article": library.default_name,
@@ -151,6 +153,16 @@ def cmd_info(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print("\n".join(f"{key}: {value}" for key, value in info.items()))
     return 0
+
+
+def _served_model(settings: Settings) -> str:
+    """The model server's model, as it names it (its file name), or its URL when it does not answer."""
+    from bot.engine.server_model import ServerModel
+
+    try:
+        return f"{settings.llm_base_url} ({ServerModel(settings).load().name})"
+    except ArticlebotError:
+        return f"{settings.llm_base_url} (not answering)"
 
 
 def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
@@ -167,8 +179,12 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"
         )
     from bot.articles_cli import open_library
-    from bot.telegram.app import run
+    from bot.telegram.app import run, webhook_secret
 
+    if getattr(args, "webhook", None):  # `start` has no --webhook
+        settings = settings.model_copy(update={"webhook_url": args.webhook})
+    if settings.webhook_url:
+        webhook_secret(settings)  # before the model loads: a missing secret is told at once
     library = open_library(settings)
     library.engine().warm_up()
     run(settings, library)
@@ -211,7 +227,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--repeats", type=int, default=3)
     bench.set_defaults(func=cmd_bench)
-    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)").set_defaults(func=cmd_run)
+    run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument(
+        "--webhook",
+        metavar="URL",
+        help="serve a webhook at this public https URL instead of polling (WEBHOOK_URL; see README)",
+    )
+    run.set_defaults(func=cmd_run)
     sub.add_parser(
         "start", help="the Telegram bot if a token is set, else an interactive session"
     ).set_defaults(func=cmd_start)

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     questions_per_minute: int = Field(default=10, ge=0)
     max_queue: int = Field(default=30, ge=1)
 
+    # Webhook mode (`articlebot run --webhook URL`, for replicas behind a load balancer): Telegram posts
+    # updates to WEBHOOK_URL; each replica listens on WEBHOOK_LISTEN:WEBHOOK_PORT and checks the secret
+    # token Telegram sends with each update.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    # State shared by replicas (each chat's article, follow-ups, answers, limits, updates taken) in Redis;
+    # unset, it stays in this process and CHAT_STATE_PATH.
+    redis_url: str | None = None
+    # A replica silent this long is taken for dead: the updates it was answering are answered by another.
+    replica_lease_seconds: float = Field(default=15.0, ge=1)
+
     log_level: str = "INFO"
 
     @field_validator("allowed_chat_ids", "admin_user_ids", mode="before")
@@ -102,6 +115,9 @@ class Settings(BaseSettings):
         "chroma_host",
         "chroma_auth_token",
         "telegram_bot_token",
+        "webhook_url",
+        "webhook_secret",
+        "redis_url",
         mode="before",
     )
     @classmethod

@@ -3,9 +3,10 @@
 It speaks enough of the Bot API for python-telegram-bot's Application to run against it over HTTP:
 getMe, getUpdates (long polling, fed by `push`), sendMessage, sendMessageDraft, editMessageText,
 editMessageReplyMarkup, sendChatAction, answerInlineQuery, answerCallbackQuery, set/getMyCommands,
-deleteWebhook. Like Telegram, it rejects bad HTML, texts over 4096 characters, callback data over
-64 bytes, bad inline results, late inline answers and unmodified edits, and it can be told to answer
-the next calls of a method with 429 (retry_after) or to drop the connection.
+setWebhook/deleteWebhook (with a webhook set, updates are posted to it, or spread over `replicas` as a
+load balancer would, retried until one takes them). Like Telegram, it rejects bad HTML, texts over 4096
+characters, callback data over 64 bytes, bad inline results, late inline answers and unmodified edits,
+and it can be told to answer the next calls of a method with 429 (retry_after) or to drop the connection.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 TEXT_LIMIT = 4096
@@ -143,6 +145,14 @@ class BotApiStandIn:
         self.port = 0
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
         self.admins: set[tuple[int, int]] = set()  # (chat_id, user_id) of group owners
+        # Webhook mode: Telegram posts each update to the URL set, with the secret, and retries until
+        # a 2xx. `replicas` stands for a load balancer in front of several bots: round robin, and a
+        # replica that refuses the connection or fails is skipped for the next one.
+        self.webhook: dict[str, Any] = {}
+        self.replicas: list[str] = []
+        self.deliveries: list[tuple[int, str, int]] = []  # (update_id, url, HTTP status or 0: refused)
+        self._turn = itertools.count()
+        self._delivering: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------------------------
 
@@ -157,6 +167,8 @@ class BotApiStandIn:
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
     async def stop(self) -> None:
+        for task in self._delivering:
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -166,18 +178,52 @@ class BotApiStandIn:
 
     # --- what tests drive ------------------------------------------------------------------------------
 
-    async def push(self, update: dict[str, Any]) -> dict[str, Any]:
-        """Queue an update for getUpdates (the update_id is assigned here) and return it."""
+    async def push(self, update: dict[str, Any], *, to: int | str | None = None) -> dict[str, Any]:
+        """Queue an update for getUpdates, or post it to the webhook (the update_id is assigned here) and
+        return it. With replicas, `to` picks one (its index) or "all" of them, as a duplicated delivery."""
         update = {"update_id": next(self._update_ids), **update}
+        if self.webhook:
+            self._remember(update)
+            task = asyncio.create_task(self._deliver(update, to))
+            self._delivering.add(task)
+            task.add_done_callback(self._delivering.discard)
+            return update
+        self._remember(update)
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+        return update
+
+    def _remember(self, update: dict[str, Any]) -> None:
         message = update.get("message")
         if message:
             self.messages[(message["chat"]["id"], message["message_id"])] = message
         if "inline_query" in update:
             self._inline_born[update["inline_query"]["id"]] = time.monotonic()
-        async with self._changed:
-            self._updates.append(update)
-            self._changed.notify_all()
-        return update
+
+    async def _deliver(self, update: dict[str, Any], to: int | str | None, patience: float = 120.0) -> None:
+        """Post the update until a replica takes it (2xx), as Telegram retries a failing webhook."""
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
+        targets = self.replicas or [self.webhook["url"]]
+        if to == "all":
+            chosen = list(targets)
+        else:
+            chosen = [targets[(to if isinstance(to, int) else next(self._turn)) % len(targets)]]
+        deadline = time.monotonic() + patience
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+            for first in chosen:
+                url = first
+                while time.monotonic() < deadline:
+                    try:
+                        async with session.post(url, json=update, headers=headers) as response:
+                            status = response.status
+                    except aiohttp.ClientError:
+                        status = 0
+                    self.deliveries.append((update["update_id"], url, status))
+                    if 200 <= status < 300:
+                        break
+                    url = targets[(targets.index(url) + 1) % len(targets)]  # the balancer tries another
+                    await asyncio.sleep(0.2)
 
     def add_file(self, content: bytes, file_name: str, mime_type: str = "text/plain") -> dict[str, Any]:
         """Store an uploaded file; returns the `document` of a message carrying it."""
@@ -349,7 +395,22 @@ class BotApiStandIn:
         return self.bot_user
 
     def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {}
         return True
+
+    def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        secret = str(params.get("secret_token") or "")
+        if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        self.webhook = {"url": str(params["url"]), "secret_token": secret}
+        return True
+
+    def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": self.webhook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": 0,
+        }
 
     def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         self.commands[params.get("language_code", "")] = params["commands"]
@@ -362,6 +423,8 @@ class BotApiStandIn:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         async with self._changed:

@@ -20,6 +20,7 @@ from bot.engine.states import StateFiles
 from bot.settings import Settings
 from store.chroma_store import ArticleLibrary, ArticleStore, open_client
 from store.embeddings import E5Embedder
+from tests import servers
 from tests.telegram_fixtures import *  # noqa: F403 - the Telegram stand-in and bot fixtures
 
 
@@ -135,3 +136,24 @@ def scripted_engine(settings: Settings, retriever: Retriever, guesser: LanguageG
         return Engine(article, retriever, model, guesser, **options), model
 
     return build
+
+
+# --- the real servers of the scale-out tests (tests/servers.py), started once per run when used ----------
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    with servers.chroma_server(tmp_path_factory.mktemp("chroma-server")) as environment:
+        yield environment
+
+
+@pytest.fixture(scope="session")
+def model_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    with servers.model_server(tmp_path_factory.mktemp("model-server")) as served:
+        yield served
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with servers.redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url

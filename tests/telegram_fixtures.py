@@ -26,6 +26,7 @@ __all__ = ["long_article", "standin", "tgbot"]
 
 TOKEN = "123456789:AAEarticlebot-test-token-never-log-me"
 USER_ID = 424242
+SECRET = "replicas-share-this-secret_0"
 
 
 class StepClock:
@@ -119,9 +120,11 @@ class BotHarness:
         user: dict[str, Any] | None = None,
         reply_to: dict[str, Any] | None = None,
         entities: list[dict[str, Any]] | None = None,
+        to: int | str | None = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Push a message from a user; a negative chat_id is a supergroup. Returns the message dict."""
+        """Push a message from a user; a negative chat_id is a supergroup. Returns the message dict.
+        With webhook replicas, `to` picks the replica it is delivered to (an index, or "all")."""
         chat = {"id": chat_id, "type": "private"} if chat_id > 0 else {"id": chat_id, "type": "supergroup"}
         if chat_id > 0:
             chat["first_name"] = "User"
@@ -141,7 +144,7 @@ class BotHarness:
                 message["entities"] = found
         if reply_to is not None:
             message["reply_to_message"] = reply_to
-        await self.standin.push({"message": message})
+        await self.standin.push({"message": message}, to=to)
         return message
 
     async def inline(self, query: str, *, user_id: int = USER_ID) -> str:
@@ -253,6 +256,53 @@ async def running_bot(
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)
+
+
+@asynccontextmanager
+async def webhook_replicas(
+    standin: BotApiStandIn, libraries: list[Any], settings: dict[str, Any], **tuning: Any
+) -> AsyncIterator[list[BotHarness]]:
+    """Real Applications serving PTB's webhook on 127.0.0.1, as `articlebot run --webhook` runs each
+    replica, one per library; the stand-in spreads updates over them as a load balancer would."""
+    from tests.servers import free_port
+
+    tuning = {"clock": StepClock(1.0), "inline_debounce": 0.05, **tuning}
+    applications = []
+    try:
+        for library in libraries:
+            config = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                telegram_bot_token=TOKEN,
+                telegram_api_base_url=standin.base_url,
+                webhook_secret=SECRET,
+                **settings,
+            )
+            application = build_application(config, library, **tuning)
+            applications.append(application)
+            port = free_port()
+            await application.initialize()
+            await application.post_init(application)
+            await application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path="telegram",
+                webhook_url=f"http://127.0.0.1:{port}/telegram",
+                secret_token=SECRET,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            await application.start()
+            standin.replicas.append(f"http://127.0.0.1:{port}/telegram")
+        yield [BotHarness(standin, application) for application in applications]
+    finally:
+        standin.replicas.clear()
+        standin.webhook = {}
+        standin.reset_faults()
+        for application in applications:
+            if application.running:
+                await application.updater.stop()
+                await application.stop()
+            await application.shutdown()
+            await application.post_shutdown(application)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

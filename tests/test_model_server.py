@@ -4,53 +4,12 @@ LLM_BASE_URL by the command line, with every answer check as in-process."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
-import httpx
-import pytest
-
-from tests.test_chroma_server import free_port
+from tests.servers import free_port
 from tests.test_cli import run_cli
 
 ANSWERABLE = "Combien de localités les forces russes ont-elles prises ce mois-ci ?"
 UNANSWERABLE = "Quelle est la recette des crêpes ?"
-
-
-@pytest.fixture(scope="module")
-def model_server(tmp_path_factory):
-    """The bundled GGUF (from the run's MODEL_CACHE_DIR) served on a free port; its log, to see it used."""
-    port = free_port()
-    folder = tmp_path_factory.mktemp("model-server")
-    log = folder / "server.log"
-    # uvicorn takes HOST and PORT from the environment over its arguments.
-    environment = {key: value for key, value in os.environ.items() if key not in ("HOST", "PORT")}
-    command = [sys.executable, "-m", "bot.model_server", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [*command, "--verbose", "false"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=folder,
-            env=environment,
-        )
-    base = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                if httpx.get(f"{base}/models", timeout=1).is_success:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        else:
-            pytest.fail(f"the model server did not start:\n{log.read_text()[-3000:]}")
-        yield base, log
-    finally:
-        server.terminate()
-        server.wait(20)
 
 
 def test_answers_and_refuses_through_the_model_server(model_server, tmp_path):

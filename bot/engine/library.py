@@ -93,7 +93,8 @@ class Library:
             ),
             embedder,
         )
-        articles.drop_staging()
+        if not settings.chroma_host:  # a server is shared: another replica may be writing its staging now
+            articles.drop_staging()
         if model is None:
             model = reader(settings)
             model.load()

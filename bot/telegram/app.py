@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
@@ -28,16 +30,16 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError, UnknownArticle
-from bot.telegram.chats import ChatArticles, RateLimit
 from bot.telegram.commands import Commands, Context, set_command_menu, user_language
 from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
 from bot.telegram.questions import Questions
 from bot.telegram.reading import Reading
-from bot.telegram.render import (
-    say,
-)
+from bot.telegram.redis_state import RedisState, check_reachable
+from bot.telegram.render import say
+from bot.telegram.replicas import ClaimedUpdates
 from bot.telegram.resilience import START_BACKOFF, retry_in_background
+from bot.telegram.state import ChatState, open_state
 from bot.telegram.stream import ModelQueue
 
 if TYPE_CHECKING:
@@ -48,7 +50,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
-MEMORY = 50  # answers remembered per chat, for follow-ups
 V = TypeVar("V")
 
 
@@ -77,6 +78,7 @@ class FrontEnd:
         drafts: bool | None = None,
         handle_signals: bool = False,
         start_backoff: tuple[float, ...] = START_BACKOFF,
+        state: ChatState | None = None,
     ) -> None:
         self.settings, self.library, self.clock = settings, library, clock
         self.handle_signals, self.start_backoff = handle_signals, start_backoff
@@ -84,12 +86,11 @@ class FrontEnd:
         self.menu: asyncio.Task[None] | None = None
         self.private_interval, self.group_interval = private_interval, group_interval
         self.drafts = hasattr(Bot, "send_message_draft") if drafts is None else drafts
-        self.chats = ChatArticles(settings.chat_state_path)
-        self.ingest_limit = RateLimit(settings.ingests_per_hour, 3600)
-        self.question_limit = RateLimit(settings.questions_per_minute, 60)
+        # Each chat's article, follow-ups, cached answers and limits: this process's, or Redis's (replicas)
+        self.state = state or open_state(settings.redis_url, settings.chat_state_path)
         # One thread for the model, which must never run twice at once; retrieval never waits behind it,
         # nor behind a slow download or an article being embedded.
-        self.model = ModelQueue()
+        self.model = ModelQueue(self.state)
         self.retrieval_pool = ThreadPoolExecutor(2, thread_name_prefix="articlebot-retrieval")
         self.ingest_pool = ThreadPoolExecutor(1, thread_name_prefix="articlebot-ingest")
         self.commands = Commands(self)
@@ -109,12 +110,12 @@ class FrontEnd:
 
     async def engine_for(self, chat_id: int) -> Engine:
         """The engine of the chat's article: the one it chose last, else the default."""
-        name = self.chats.current(chat_id)
+        name = await self.state.current(chat_id)
         try:
             return await self.offload(self.library.engine, name)
         except UnknownArticle:  # removed from the store meanwhile
             if name:
-                self.chats.forget(name)
+                await self.state.forget(name)
             return await self.offload(self.library.engine, None)
 
     # --- gatekeeping, errors, lifecycle ------------------------------------------------------------------
@@ -159,6 +160,8 @@ class FrontEnd:
         self.menu = retry_in_background(
             lambda: set_command_menu(application), "Registering the command menu", self.start_backoff
         )
+        if isinstance(application.update_processor, ClaimedUpdates):
+            application.update_processor.watch(application)
         if self.handle_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -179,7 +182,7 @@ class FrontEnd:
         self.model.shutdown()
         self.retrieval_pool.shutdown(wait=False, cancel_futures=True)
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
-        self.chats.close()
+        await self.state.close()
 
     def add_handlers(self, application: Application) -> None:
         new = filters.UpdateType.MESSAGE  # edited messages are not asked again
@@ -232,13 +235,20 @@ def build_application(settings: Settings, library: Library, **tuning: Any) -> Ap
             )
         )
         .rate_limiter(RetryingRateLimiter(max_retries=3))
-        .concurrent_updates(True)
+        .concurrent_updates(update_processor(front.state, settings))
         .post_init(front.post_init)
         .post_shutdown(front.post_shutdown)
         .build()
     )
     front.add_handlers(application)
     return application
+
+
+def update_processor(state: ChatState, settings: Settings) -> ClaimedUpdates | bool:
+    """Replicas sharing Redis claim each update there, so one answers it; one process needs no claims."""
+    if isinstance(state, RedisState):
+        return ClaimedUpdates(state.redis, lease=settings.replica_lease_seconds)
+    return True
 
 
 def file_url(base_url: str) -> str:
@@ -248,12 +258,41 @@ def file_url(base_url: str) -> str:
 
 
 def run(settings: Settings, library: Library) -> None:
-    """`articlebot run`: long-poll Telegram until interrupted."""
+    """`articlebot run`: long-poll Telegram until interrupted, or with WEBHOOK_URL set, serve a webhook
+    (one of several replicas behind a load balancer)."""
     token = bot_token(settings)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     quiet_logging(token)
+    if settings.redis_url:
+        check_reachable(settings.redis_url)
+    secret = webhook_secret(settings) if settings.webhook_url else None
     application = build_application(settings, library, handle_signals=True)
-    logger.info("articlebot is polling Telegram")
-    # Telegram unreachable at start (getMe, deleteWebhook) is retried with backoff, not fatal; the stop
-    # signals are the front end's own (post_init), so the queue is released before PTB waits on handlers.
-    application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, stop_signals=None)
+    # Telegram unreachable at start (getMe, setWebhook/deleteWebhook) is retried with backoff, not fatal;
+    # the stop signals are the front end's own (post_init), so the queue is released before PTB waits on
+    # handlers.
+    if settings.webhook_url and secret:
+        logger.info("articlebot serves its webhook on %s:%d", settings.webhook_listen, settings.webhook_port)
+        application.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+            webhook_url=settings.webhook_url,
+            secret_token=secret,
+            allowed_updates=ALLOWED_UPDATES,
+            bootstrap_retries=-1,
+            stop_signals=None,
+        )
+    else:
+        logger.info("articlebot is polling Telegram")
+        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, stop_signals=None)
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The secret every update must carry, the same for every replica; a one-line ConfigError if unfit."""
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError(
+            "WEBHOOK_SECRET must be set for webhook mode: 1-256 characters of A-Z, a-z, 0-9, _ and -,"
+            " the same for every replica"
+        )
+    return secret

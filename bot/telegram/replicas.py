@@ -1,0 +1,145 @@
+"""Replicas behind a load balancer, each update answered exactly once.
+
+PTB hands every update to an update processor; this one, in Redis, lets only the first replica to claim an
+update's id process it (Telegram may deliver it twice, or the balancer retry it on another replica), and
+journals it until its handlers finish. Each replica renews a heartbeat; when one dies mid-answer, another
+finds its unfinished updates in the journal and answers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Awaitable
+from contextlib import suppress
+from typing import Any
+
+import redis
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.telegram.redis_state import DAY, PREFIX
+
+logger = logging.getLogger(__name__)
+
+JOURNAL = f"{PREFIX}updates:unfinished"  # update id -> the update's JSON, until it is answered
+DONE = "done"
+
+# The first replica to claim an update owns it; its owner may claim it again (a taken-over update).
+CLAIM = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0
+"""
+# Move an update from a dead owner to this replica, unless someone else did it first.
+TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  return 1
+end
+return 0
+"""
+
+
+class ClaimedUpdates(BaseUpdateProcessor):
+    """An update processor for replicas: each update claimed in Redis, and finished or taken over."""
+
+    def __init__(
+        self, client: Any, *, lease: float, max_concurrent_updates: int = 256, replica: str | None = None
+    ) -> None:
+        super().__init__(max_concurrent_updates)
+        self.redis, self.lease = client, lease
+        self.replica = replica or uuid.uuid4().hex[:12]
+        self._claim = client.register_script(CLAIM)
+        self._take_over = client.register_script(TAKE_OVER)
+        self._running: set[int] = set()  # ids this replica is processing now
+        self._watch: asyncio.Task[None] | None = None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        update_id = update.update_id
+        if update_id in self._running or not await self._claim_update(update):
+            logger.debug("Update %s is another replica's, or already answered", update_id)
+            if asyncio.iscoroutine(coroutine):
+                coroutine.close()
+            return
+        self._running.add(update_id)
+        try:
+            await coroutine
+        finally:
+            self._running.discard(update_id)
+            await self._finish(update_id)
+
+    async def _claim_update(self, update: Update) -> bool:
+        key = f"{PREFIX}update:{update.update_id}"
+        try:
+            return bool(
+                await self._claim(
+                    keys=[key, JOURNAL], args=[self.replica, DAY, update.update_id, update.to_json()]
+                )
+            )
+        except redis.RedisError:
+            # Without Redis no replica can know; answering twice beats never answering.
+            logger.warning("Redis is unreachable: answering update %s unclaimed", update.update_id)
+            return True
+
+    async def _finish(self, update_id: int) -> None:
+        with suppress(redis.RedisError):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.set(f"{PREFIX}update:{update_id}", DONE, xx=True, keepttl=True)
+                pipe.hdel(JOURNAL, update_id)
+                await pipe.execute()
+
+    # --- heartbeat, and taking over a dead replica's updates ---------------------------------------------
+
+    def watch(self, application: Application) -> None:
+        """Start renewing this replica's heartbeat and looking for a dead one's updates (from post_init)."""
+        self._watch = asyncio.create_task(self._watch_loop(application), name="articlebot-replicas")
+
+    async def _watch_loop(self, application: Application) -> None:
+        while True:
+            try:
+                await self.redis.set(f"{PREFIX}replica:{self.replica}", 1, px=int(self.lease * 1000))
+                for update in await self.orphans(application):
+                    logger.info(
+                        "Answering update %s, left unfinished by a replica that died", update.update_id
+                    )
+                    await application.update_queue.put(update)
+            except redis.RedisError as error:
+                logger.warning("Redis is unreachable (%s); retrying", error)
+            await asyncio.sleep(self.lease / 3)
+
+    async def orphans(self, application: Application) -> list[Update]:
+        """The journalled updates whose owner's heartbeat has lapsed, now claimed by this replica."""
+        taken = []
+        for raw_id, raw_update in (await self.redis.hgetall(JOURNAL)).items():
+            update_id = int(raw_id)
+            key = f"{PREFIX}update:{update_id}"
+            owner = await self.redis.get(key)
+            if owner is None or owner.decode() == DONE:  # expired, or finished as it was being journalled
+                await self.redis.hdel(JOURNAL, update_id)
+                continue
+            owner_id = owner.decode()
+            if owner_id == self.replica or await self.redis.exists(f"{PREFIX}replica:{owner_id}"):
+                continue
+            if await self._take_over(keys=[key], args=[owner_id, self.replica]):
+                taken.append(Update.de_json(json.loads(raw_update), application.bot))
+        return taken
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._watch
+        with suppress(redis.RedisError):
+            await self.redis.delete(f"{PREFIX}replica:{self.replica}")
