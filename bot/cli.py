@@ -180,11 +180,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
         )
     from bot.articles_cli import open_library
     from bot.telegram.app import run, webhook_secret
+    from bot.telegram.redis_state import check_reachable
 
     if getattr(args, "webhook", None):  # `start` has no --webhook
         settings = settings.model_copy(update={"webhook_url": args.webhook})
+    # Before the model loads, so a missing secret or an unreachable Redis is told at once.
     if settings.webhook_url:
-        webhook_secret(settings)  # before the model loads: a missing secret is told at once
+        webhook_secret(settings)
+    if settings.redis_url:
+        check_reachable(settings.redis_url)
     library = open_library(settings)
     library.engine().warm_up()
     run(settings, library)

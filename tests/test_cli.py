@@ -13,12 +13,11 @@ ARTICLEBOT = Path(sys.executable).parent / "articlebot"
 
 def run_cli(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **os.environ,
+        **{key: value for key, value in os.environ.items() if key != "TELEGRAM_BOT_TOKEN"},
         "CHROMA_PATH": str(tmp_path / "chroma"),
         "LOG_LEVEL": "WARNING",
         **env,
     }
-    environment.pop("TELEGRAM_BOT_TOKEN", None)
     return subprocess.run(
         [str(ARTICLEBOT), *args],
         input=stdin,

@@ -8,6 +8,7 @@ leaves its update to the other.
 from __future__ import annotations
 
 import html
+import json
 import os
 import re
 import signal
@@ -25,6 +26,7 @@ from bot.paths import PUBLIC_SETS
 from tests.conftest import make_settings
 from tests.servers import free_port
 from tests.telegram_fixtures import SECRET, TOKEN, BotHarness, LibrarySpy, webhook_replicas
+from tests.test_cli import run_cli
 from tests.test_telegram import shown
 
 QUESTION = "Combien de localités les forces russes ont-elles prises ce mois-ci ?"
@@ -212,3 +214,24 @@ async def test_a_replica_that_dies_mid_answer_leaves_its_update_to_the_other(
                 process.terminate()
                 process.wait(30)
     assert started[1][0].returncode == 0, "the living replica stops cleanly"
+
+
+@pytest.mark.parametrize(
+    ("setting", "environment"),
+    [
+        ("WEBHOOK_SECRET", {}),
+        ("WEBHOOK_SECRET", {"WEBHOOK_SECRET": "has spaces"}),
+        ("REDIS_URL", {"WEBHOOK_SECRET": SECRET, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}),
+    ],
+)
+def test_a_replica_misconfigured_says_so_in_one_line(tmp_path, setting, environment):
+    webhook = "https://bot.example.org/telegram"
+    result = run_cli(tmp_path, "run", "--webhook", webhook, TELEGRAM_BOT_TOKEN=TOKEN, **environment)
+    assert result.returncode == 2 and setting in result.stderr, result.stderr
+    assert result.stderr.strip().count("\n") == 0 and TOKEN not in result.stderr
+
+
+def test_info_reports_the_shared_state(tmp_path, redis_server):
+    info = json.loads(run_cli(tmp_path, "info", "--json", REDIS_URL=redis_server).stdout)
+    assert info["state"] == "redis"
+    assert json.loads(run_cli(tmp_path, "info", "--json").stdout)["state"] == "sqlite"

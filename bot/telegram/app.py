@@ -35,7 +35,7 @@ from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
 from bot.telegram.questions import Questions
 from bot.telegram.reading import Reading
-from bot.telegram.redis_state import RedisState, check_reachable
+from bot.telegram.redis_state import RedisState
 from bot.telegram.render import say
 from bot.telegram.replicas import ClaimedUpdates
 from bot.telegram.resilience import START_BACKOFF, retry_in_background
@@ -263,8 +263,6 @@ def run(settings: Settings, library: Library) -> None:
     token = bot_token(settings)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     quiet_logging(token)
-    if settings.redis_url:
-        check_reachable(settings.redis_url)
     secret = webhook_secret(settings) if settings.webhook_url else None
     application = build_application(settings, library, handle_signals=True)
     # Telegram unreachable at start (getMe, setWebhook/deleteWebhook) is retried with backoff, not fatal;
