@@ -32,9 +32,13 @@ class InlineMode:
         self._latest: dict[int, int] = {}  # user -> newest inline query ticket (debounce)
         self._tickets = itertools.count(1)
 
-    async def outlasts_debounce(self, user_id: int) -> bool:
-        """Wait out the debounce: False if a later keystroke of this user replaced the query meanwhile."""
+    def take_ticket(self, user_id: int) -> int:
+        """Taken before the handler's first await, so tickets follow the order the keystrokes came in."""
         ticket = self._latest[user_id] = next(self._tickets)
+        return ticket
+
+    async def outlasts_debounce(self, user_id: int, ticket: int) -> bool:
+        """Wait out the debounce: False if a later keystroke of this user replaced the query meanwhile."""
         await asyncio.sleep(self.debounce)
         if self._latest.get(user_id) != ticket:
             return False
@@ -47,6 +51,7 @@ class InlineMode:
         if query is None:
             return
         front, lang = self.front, user_language(update)
+        ticket = self.take_ticket(query.from_user.id)
         # The asker's article: the one of their private chat with the bot, else the default.
         engine = await front.engine_for(query.from_user.id)
         try:
@@ -57,7 +62,7 @@ class InlineMode:
                 [], cache_time=300, button=InlineQueryResultsButton(hint, start_parameter="help")
             )
             return
-        if not await self.outlasts_debounce(query.from_user.id):
+        if not await self.outlasts_debounce(query.from_user.id, ticket):
             return
         key = cache_key(f"{engine.name}\n{text}")
         await front.state.keep_inline_question(key, engine.name, text)
