@@ -1,8 +1,13 @@
 """Load on the real bot: 50 chats x 5 questions, private, group and inline, through the Bot API stand-in.
 
 Each chat asks its next question once the previous one is answered (or refused as busy), as people do.
-Reports answered, told busy, lost, duplicated, p50/p95 latency and the longest queue seen, as JSON.
-Run: .venv/bin/python scripts/load_test.py [--chats 50] [--questions 5]   (about 10 minutes on 2 cores)
+Reports answered, told busy, lost, duplicated, throughput, p50/p95 latency and the longest queue, as JSON.
+
+    .venv/bin/python scripts/load_test.py [--chats 50] [--questions 5] [--replicas 2]
+
+--replicas 0 (the default) is one process polling, the model in it. --replicas N starts a real `chroma
+run`, model server (`python -m bot.model_server`) and redis-server on 127.0.0.1 and runs N webhook
+replicas sharing them, the stand-in spreading updates over them as a load balancer would.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +29,9 @@ from bot.engine.prompts import load_phrases
 from bot.paths import EVAL_SET
 from bot.settings import Settings
 from bot.telegram.render import cache_key
+from tests import servers
 from tests.botapi_standin import BotApiStandIn, Call
-from tests.telegram_fixtures import TOKEN, BotHarness, running_bot
+from tests.telegram_fixtures import TOKEN, BotHarness, running_bot, webhook_replicas
 
 TIMEOUT = 600.0
 PHRASES = load_phrases("telegram.toml")
@@ -90,18 +98,45 @@ async def one_chat(
         log.append(entry)
 
 
-async def main(chats: int, per_chat: int) -> dict[str, Any]:
-    pool = questions()
-    with tempfile.TemporaryDirectory() as home:
-        settings = Settings(_env_file=None, chroma_path=Path(home) / "chroma")  # type: ignore[call-arg]
+@asynccontextmanager
+async def bots(standin: BotApiStandIn, home: Path, replicas: int) -> AsyncIterator[tuple[BotHarness, str]]:
+    """The bot under load, one process or `replicas` webhook replicas, and its default article's name."""
+    tuning = {"questions_per_minute": 60}
+    if not replicas:
+        settings = Settings(_env_file=None, chroma_path=home / "chroma")  # type: ignore[call-arg]
         library = Library.from_settings(settings)
         library.engine().warm_up()
+        async with running_bot(standin, library, tuning) as bot:
+            yield bot, library.default_name
+        return
+    with ExitStack() as stack:
+        chroma = stack.enter_context(servers.chroma_server(home))
+        base, _ = stack.enter_context(servers.model_server(home))
+        redis_url = stack.enter_context(servers.redis_server(home))
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            chroma_path=home / "unused",
+            chroma_host="127.0.0.1",
+            chroma_port=int(chroma["CHROMA_PORT"]),
+            llm_base_url=base,
+        )
+        # One library each, as each replica process opens its own (the first indexes the article).
+        libraries = [Library.from_settings(settings) for _ in range(replicas)]
+        for library in libraries:
+            library.engine().warm_up()
+        async with webhook_replicas(standin, libraries, {"redis_url": redis_url, **tuning}) as harnesses:
+            yield harnesses[0], libraries[0].default_name
+
+
+async def main(chats: int, per_chat: int, replicas: int) -> dict[str, Any]:
+    pool = questions()
+    with tempfile.TemporaryDirectory() as home:
         standin = BotApiStandIn(TOKEN)
         await standin.start()
         log: list[dict] = []
         queue = {"longest": 0}
         try:
-            async with running_bot(standin, library, {"questions_per_minute": 60}) as bot:
+            async with bots(standin, Path(home), replicas) as (bot, article):
                 kinds = ["private"] * (chats * 3 // 5) + ["group"] * (chats // 5)
                 kinds += ["inline"] * (chats - len(kinds))
 
@@ -110,7 +145,7 @@ async def main(chats: int, per_chat: int) -> dict[str, Any]:
                     *(
                         one_chat(
                             bot,
-                            library.default_name,
+                            article,
                             kind,
                             n,
                             [pool[(n * per_chat + i) % len(pool)] for i in range(per_chat)],
@@ -142,6 +177,8 @@ async def main(chats: int, per_chat: int) -> dict[str, Any]:
         "p95_s": round(waits[int(0.95 * (len(waits) - 1))], 1) if waits else None,
         "longest_queue": queue["longest"],
         "wall_s": round(wall, 1),
+        "answers_per_min": round(len(answered) / wall * 60, 1),
+        "setup": f"{replicas} webhook replicas, one model server" if replicas else "one process",
         "lost_detail": [{"kind": entry["kind"], **entry["lost"]} for entry in log if "lost" in entry][:10],
     }
 
@@ -150,5 +187,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--chats", type=int, default=50)
     parser.add_argument("--questions", type=int, default=5)
+    parser.add_argument("--replicas", type=int, default=0, help="0: one process (default)")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(main(args.chats, args.questions)), indent=2))
+    print(json.dumps(asyncio.run(main(args.chats, args.questions, args.replicas)), indent=2))
