@@ -7,6 +7,7 @@ leaves its update to the other.
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
@@ -72,7 +73,8 @@ async def replicas(standin, replica_libraries, redis_server):
     # Each test has its own stand-in, a new Telegram whose update ids start again at 1: a new Redis too.
     redis.Redis.from_url(redis_server).flushdb()
     spies = [LibrarySpy(library) for library in replica_libraries]
-    settings = {"redis_url": redis_server, "questions_per_minute": 3, "replica_lease_seconds": 2}
+    # A lease long enough that a busy machine never takes a live replica for dead here.
+    settings = {"redis_url": redis_server, "questions_per_minute": 3, "replica_lease_seconds": 10}
     async with webhook_replicas(standin, spies, settings) as harnesses:
         yield harnesses, spies
 
@@ -183,10 +185,12 @@ async def test_a_replica_that_dies_mid_answer_leaves_its_update_to_the_other(
         standin.replicas[:] = [url for _, url, _ in started]
         bot = BotHarness(standin, None)
         group = -5401
+        # Replica 0's first message in the group hangs (then fails), so it is surely mid-answer when killed.
+        standin.fail_next("sendMessage", delay=20, drop=True)
         await bot.message(f"/ask {QUESTION}", chat_id=group, to=0)
-        await standin.wait_for(
-            lambda calls: standin.ok_calls("sendMessage", chat_id=group), timeout=60, what="replica 0 at work"
-        )
+        while not any(url == started[0][1] and code == 200 for _, url, code in standin.deliveries):
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(2)  # it claims the update, then waits on its first message
         started[0][0].send_signal(signal.SIGKILL)
         [final] = await bot.wait_finals(group, timeout=120)
         assert "28" in answer_text(final), "the living replica answered the dead one's question"

@@ -108,17 +108,21 @@ class ClaimedUpdates(BaseUpdateProcessor):
             try:
                 await self.redis.set(f"{PREFIX}replica:{self.replica}", 1, px=int(self.lease * 1000))
                 for update in await self.orphans(application):
+                    if not application.running:  # stopping: PTB would never take it off the queue
+                        break
                     logger.info(
                         "Answering update %s, left unfinished by a replica that died", update.update_id
                     )
-                    await application.update_queue.put(update)
+                    application.update_queue.put_nowait(update)
             except redis.RedisError as error:
                 logger.warning("Redis is unreachable (%s); retrying", error)
             await asyncio.sleep(self.lease / 3)
 
     async def orphans(self, application: Application) -> list[Update]:
         """The journalled updates whose owner's heartbeat has lapsed, now claimed by this replica."""
-        taken = []
+        taken: list[Update] = []
+        if not application.running:
+            return taken
         for raw_id, raw_update in (await self.redis.hgetall(JOURNAL)).items():
             update_id = int(raw_id)
             key = f"{PREFIX}update:{update_id}"
