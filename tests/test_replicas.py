@@ -15,7 +15,9 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -161,6 +163,20 @@ def start_replica(folder: Path, environment: dict[str, str]) -> tuple[subprocess
     return process, url, log
 
 
+async def listening(url: str, patience: float = 60) -> None:
+    """Wait until the webhook server at url accepts connections."""
+    parts = urlsplit(url)
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+            writer.close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{url} never listened"
+            await asyncio.sleep(0.2)
+
+
 async def test_a_replica_that_dies_mid_answer_leaves_its_update_to_the_other(
     standin, chroma_server, model_server, redis_server, replica_libraries, tmp_path
 ):
@@ -182,13 +198,16 @@ async def test_a_replica_that_dies_mid_answer_leaves_its_update_to_the_other(
                 lambda calls, url=url: standin.ok_calls("setWebhook", url=url), timeout=120, what=f"{url} up"
             )
             assert process.poll() is None, log.read_text()
+            await listening(url)  # PTB sets the webhook before its server listens
         standin.replicas[:] = [url for _, url, _ in started]
         bot = BotHarness(standin, None)
         group = -5401
         # Replica 0's first message in the group hangs (then fails), so it is surely mid-answer when killed.
         standin.fail_next("sendMessage", delay=20, drop=True)
         await bot.message(f"/ask {QUESTION}", chat_id=group, to=0)
+        deadline = time.monotonic() + 60
         while not any(url == started[0][1] and code == 200 for _, url, code in standin.deliveries):
+            assert time.monotonic() < deadline, f"replica 0 never took the question: {standin.deliveries}"
             await asyncio.sleep(0.1)
         await asyncio.sleep(2)  # it claims the update, then waits on its first message
         started[0][0].send_signal(signal.SIGKILL)
