@@ -1,7 +1,7 @@
-"""Build the public evaluation sets under evals/public/ from raw public QA data files.
+"""Build the public evaluation sets (evals/public/) and training sets (evals/train/) from raw QA files.
 
 Usage:
-    python3 scripts/build_public_evals.py RAW_DIR [--out evals/public]
+    python3 scripts/build_public_evals.py RAW_DIR [--out evals/public] [--train-out evals/train]
 
 RAW_DIR must hold the files fetched from the public sources (this script downloads nothing; see
 evals/public/README.md for the repository, path and commit of each file):
@@ -12,8 +12,9 @@ evals/public/README.md for the repository, path and commit of each file):
     RAW_DIR/piaf-v1.0.json                         PIAF v1.0 (French)
 
 For every selected title it writes <name>.txt (the article: paragraphs separated by one blank line) and
-<name>.jsonl (questions in the project's eval format). The selection rule is documented in
-evals/public/README.md and implemented in build_sets(); the output is deterministic.
+<name>.jsonl (questions in the project's eval format). The selection rules are documented in
+evals/public/README.md (rule 1: build_sets(); rule 2: new_sets() and train_sets()) and
+evals/train/README.md; the output is deterministic.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import json
 import re
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -40,6 +42,18 @@ XQUAD_ARTICLE_LANGS = ["en", "es", "de", "zh"]
 XQUAD_HELDOUT_LANGS = ["en"]
 SQUAD_EVAL, SQUAD_HELDOUT = 2, 1
 PIAF_EVAL, PIAF_HELDOUT = 1, 1
+
+# Rule 2 (issue 16): new eval, held-out and training sets.
+ISSUE_QUOTED = ["Huguenot", "Black_Death", "Rhine", "1973_oil_crisis"]  # outputs read in issue 16
+NEW_SQUAD_EVAL, NEW_SQUAD_HELDOUT = 2, 1
+NEW_XQUAD_ARTICLE_LANGS = ["en", "es"]
+NEW_XQUAD_HELDOUT_LANGS = ["en"]
+NEW_XQUAD_ASKERS = ["de", "ru", "zh", "ar"]  # after the article's own language, in turn
+XL_PER_PARAGRAPH, XL_MAX = 6, 30
+TRAIN_SQUAD = 8
+TRAIN_ANSWERABLE_PER_PARAGRAPH, TRAIN_ANSWERABLE = 3, 13
+TRAIN_XQUAD_ARTICLE_LANGS = ["en", "es", "de", "zh"]
+TRAIN_OTHER_ARTICLE = 6
 
 
 @dataclass
@@ -79,11 +93,12 @@ class EvalSet:
     heldout: bool
     paragraphs: list[str]
     rows: list[dict[str, object]]
+    train: bool = False
 
 
 def clean(text: str) -> str:
-    """Normalise a context or answer: no line breaks inside a paragraph, no outer spaces."""
-    return re.sub(r"\s*\n\s*", " ", text).strip()
+    """Normalise a context or answer: no line breaks inside a paragraph, no BOM, no outer spaces."""
+    return re.sub(r"\s*\n\s*", " ", text.replace("\ufeff", "")).strip()
 
 
 def dedupe(items: list[str]) -> list[str]:
@@ -211,14 +226,20 @@ def article_prefix(paragraphs: list[str]) -> int:
     return n if size >= MIN_CHARS else 0
 
 
-def pick_answerable(paragraphs: list[Paragraph]) -> list[tuple[int, Question]]:
-    """Answerable questions in data-set order, at most min(4, 25 // paragraphs) per paragraph."""
-    per_par = min(MAX_PER_PARAGRAPH, max(1, MAX_ANSWERABLE // max(1, len(paragraphs))))
+def pick_answerable(
+    paragraphs: list[Paragraph], per_paragraph: int | None = None, most: int = MAX_ANSWERABLE
+) -> list[tuple[int, Question]]:
+    """Answerable questions in data-set order, at most `per_paragraph` per paragraph and `most` in all.
+
+    Rule 1's default is min(4, 25 // paragraphs) per paragraph and 25 in all.
+    """
+    if per_paragraph is None:
+        per_paragraph = min(MAX_PER_PARAGRAPH, max(1, MAX_ANSWERABLE // max(1, len(paragraphs))))
     picked = []
     for i, para in enumerate(paragraphs):
         qs = [q for q in para.questions if not q.impossible and q.answers]
-        picked += [(i, q) for q in qs[:per_par]]
-    return picked[:MAX_ANSWERABLE]
+        picked += [(i, q) for q in qs[:per_paragraph]]
+    return picked[:most]
 
 
 def pick_unanswerable(paragraphs: list[Paragraph]) -> list[tuple[int, Question]]:
@@ -231,68 +252,235 @@ def pick_unanswerable(paragraphs: list[Paragraph]) -> list[tuple[int, Question]]
 
 
 def row(
-    name: str, n: int, question: str, lang: str, kind: str, gold: int, facts: list[str]
+    name: str,
+    n: int,
+    question: str,
+    lang: str,
+    kind: str,
+    gold: int | None,
+    facts: list[str],
 ) -> dict[str, object]:
-    """One line of the eval format."""
+    """One line of the eval format (gold None: no gold paragraph, for questions about another article)."""
     return {
         "id": f"{name}-{n}",
         "question": question,
         "language": lang,
         "kind": kind,
         "answerable": bool(facts),
-        "gold_paragraphs": [gold],
+        "gold_paragraphs": [] if gold is None else [gold],
         "facts": [facts] if facts else [],
     }
 
 
-def monolingual_set(prefix: str, source: str, lang: str, title: Title, n_par: int, heldout: bool) -> EvalSet:
+def set_name(prefix: str, lang: str, title: str, heldout: bool, train: bool) -> str:
+    """`<prefix>-<lang>-<slug>`, with `heldout-` or `train-` in front when it is one."""
+    front = "train-" if train else "heldout-" if heldout else ""
+    return f"{front}{prefix}-{lang}-{slug(title)}"
+
+
+def monolingual_set(
+    prefix: str,
+    source: str,
+    lang: str,
+    title: Title,
+    n_par: int,
+    heldout: bool,
+    *,
+    train: bool = False,
+) -> EvalSet:
     """A set whose questions are all in the article's language (SQuAD 2.0, PIAF)."""
-    name = ("heldout-" if heldout else "") + f"{prefix}-{lang}-{slug(title.title)}"
+    name = set_name(prefix, lang, title.title, heldout, train)
     paragraphs = title.paragraphs[:n_par]
+    if train:
+        answerable = pick_answerable(paragraphs, TRAIN_ANSWERABLE_PER_PARAGRAPH, TRAIN_ANSWERABLE)
+    else:
+        answerable = pick_answerable(paragraphs)
     rows = []
-    for i, q in pick_answerable(paragraphs):
+    for i, q in answerable:
         rows.append(row(name, len(rows) + 1, q.text, lang, "fact", i, q.answers))
     for i, q in pick_unanswerable(paragraphs):
         rows.append(row(name, len(rows) + 1, q.text, lang, "adversarial", i, []))
-    return EvalSet(name, source, title.title, lang, heldout, [p.context for p in paragraphs], rows)
+    paras = [p.context for p in paragraphs]
+    return EvalSet(name, source, title.title, lang, heldout, paras, rows, train)
 
 
-def xquad_set(xquad: dict[str, list[Title]], index: int, lang: str, n_par: int, heldout: bool) -> EvalSet:
-    """An XQuAD set: the article in `lang`, every third answerable question in another language."""
-    title = xquad[lang][index]
-    name = ("heldout-" if heldout else "") + f"xquad-{lang}-{slug(xquad['en'][index].title)}"
-    paragraphs = title.paragraphs[:n_par]
-    by_id = {
+def rule1_asker(lang: str) -> Callable[[int], str]:
+    """Rule 1: answerable question k with k % 3 == 2 is asked in the next language of CROSS_LANGS."""
+    rotation = [x for x in CROSS_LANGS if x != lang]
+
+    def asker(k: int) -> str:
+        if k % CROSS_EVERY == CROSS_EVERY - 1:
+            return rotation[(k // CROSS_EVERY) % len(rotation)]
+        return lang
+
+    return asker
+
+
+def cycle_asker(languages: list[str]) -> Callable[[int], str]:
+    """Rule 2: question k is asked in languages[k % len(languages)]."""
+    return lambda k: languages[k % len(languages)]
+
+
+def xquad_questions(xquad: dict[str, list[Title]], index: int, n_par: int) -> dict[str, dict[str, Question]]:
+    """Per language, the XQuAD questions of the article's paragraphs by id."""
+    return {
         other: {q.qid: q for p in xquad[other][index].paragraphs[:n_par] for q in p.questions}
         for other in XQUAD_LANGS
     }
-    rotation = [x for x in CROSS_LANGS if x != lang]
+
+
+def xquad_set(
+    xquad: dict[str, list[Title]],
+    index: int,
+    lang: str,
+    n_par: int,
+    heldout: bool,
+    *,
+    asker: Callable[[int], str] | None = None,
+    per_paragraph: int | None = None,
+    most: int = MAX_ANSWERABLE,
+    train: bool = False,
+    other_article: tuple[int, int] | None = None,
+) -> EvalSet:
+    """An XQuAD set: the article in `lang`, answerable question k asked in asker(k) (rule 1 by default).
+
+    A question asked in another language than the article's accepts the answer spans of both languages.
+    other_article (index, n_par of another XQuAD title): its first TRAIN_OTHER_ARTICLE answerable
+    questions are added as unanswerable ones (kind `other-article`, no gold paragraph), asked in turn.
+    """
+    asker = asker or rule1_asker(lang)
+    title = xquad[lang][index]
+    name = set_name("xquad", lang, xquad["en"][index].title, heldout, train)
+    paragraphs = title.paragraphs[:n_par]
+    by_id = xquad_questions(xquad, index, n_par)
     rows = []
-    for k, (i, q) in enumerate(pick_answerable(paragraphs)):
-        if k % CROSS_EVERY == CROSS_EVERY - 1:
-            other = rotation[(k // CROSS_EVERY) % len(rotation)]
+    for k, (i, q) in enumerate(pick_answerable(paragraphs, per_paragraph, most)):
+        other = asker(k)
+        if other != lang:
             oq = by_id[other][q.qid]
+            if not all(a in xquad[other][index].paragraphs[i].context for a in oq.answers):
+                raise ValueError(f"{name}: a {other} answer of {q.qid} is not in its {other} paragraph")
             facts = dedupe(q.answers + oq.answers)
             rows.append(row(name, len(rows) + 1, oq.text, other, "cross-lingual", i, facts))
         else:
             rows.append(row(name, len(rows) + 1, q.text, lang, "fact", i, q.answers))
+    if other_article is not None:
+        o_index, o_par = other_article
+        o_by_id = xquad_questions(xquad, o_index, o_par)
+        foreign = pick_answerable(xquad["en"][o_index].paragraphs[:o_par], per_paragraph, most)
+        for k, (_, q) in enumerate(foreign[:TRAIN_OTHER_ARTICLE]):
+            asked = o_by_id[asker(k)][q.qid]
+            rows.append(row(name, len(rows) + 1, asked.text, asker(k), "other-article", None, []))
     contexts = [p.context for p in paragraphs]
-    return EvalSet(name, f"XQuAD ({lang} article)", xquad["en"][index].title, lang, heldout, contexts, rows)
+    source = f"XQuAD ({lang} article)"
+    return EvalSet(name, source, xquad["en"][index].title, lang, heldout, contexts, rows, train)
 
 
 def build_sets(raw: Path) -> list[EvalSet]:
-    """Apply the selection rule of evals/public/README.md to the raw files in `raw`."""
-    sets: list[EvalSet] = []
-
+    """Apply the selection rules of evals/public/README.md to the raw files in `raw`: rule 1, then rule 2."""
     squad = read_squad_explorer(raw / "squad-explorer-v2.0-dev")
+    xquad = {lang: read_squad_json(raw / f"xquad.{lang}.json") for lang in XQUAD_LANGS}
+    piaf = read_squad_json(raw / "piaf-v1.0.json")
+    sets = rule1_sets(squad, xquad, piaf)
+    sets += rule2_sets(squad, xquad, {s.title for s in sets})
+    return sets
+
+
+def squad_qualifies(title: Title) -> int:
+    """Rule 1 step 1 for SQuAD 2.0: the article's paragraph count, or 0 when the title does not qualify."""
+    n_par = article_prefix([p.context for p in title.paragraphs])
+    qs = [q for p in title.paragraphs[:n_par] for q in p.questions]
+    if not n_par or not any(q.impossible for q in qs) or all(q.impossible for q in qs):
+        return 0
+    return n_par
+
+
+def rule2_sets(squad: list[Title], xquad: dict[str, list[Title]], rule1_titles: set[str]) -> list[EvalSet]:
+    """Rule 2: new SQuAD 2.0 and cross-lingual XQuAD eval/held-out sets, then the training split."""
+    sets: list[EvalSet] = []
+    unavailable = set(rule1_titles) | set(ISSUE_QUOTED)
+    used = set(rule1_titles)
+
+    found = 0
+    for title in squad:
+        n_par = squad_qualifies(title)
+        if not n_par or title.title in unavailable:
+            continue
+        heldout = found >= NEW_SQUAD_EVAL
+        sets.append(monolingual_set("squad2", "SQuAD 2.0 dev", "en", title, n_par, heldout))
+        unavailable.add(title.title)
+        used.add(title.title)
+        found += 1
+        if found == NEW_SQUAD_EVAL + NEW_SQUAD_HELDOUT:
+            break
+
+    langs = NEW_XQUAD_ARTICLE_LANGS + NEW_XQUAD_HELDOUT_LANGS
+    found = 0
+    for index, title in enumerate(xquad["en"]):
+        n_par = article_prefix([p.context for p in title.paragraphs])
+        if not n_par or title.title in unavailable:
+            continue
+        lang = langs[found]
+        heldout = found >= len(NEW_XQUAD_ARTICLE_LANGS)
+        asker = cycle_asker([lang, *NEW_XQUAD_ASKERS])
+        sets.append(
+            xquad_set(
+                xquad, index, lang, n_par, heldout, asker=asker, per_paragraph=XL_PER_PARAGRAPH, most=XL_MAX
+            )
+        )
+        unavailable.add(title.title)
+        used.add(title.title)
+        found += 1
+        if found == len(langs):
+            break
+
+    found = 0
+    for title in squad:
+        n_par = squad_qualifies(title)
+        if not n_par or title.title in used:
+            continue
+        sets.append(monolingual_set("squad2", "SQuAD 2.0 dev", "en", title, n_par, False, train=True))
+        used.add(title.title)
+        found += 1
+        if found == TRAIN_SQUAD:
+            break
+
+    picked: list[tuple[int, int]] = []
+    for index, title in enumerate(xquad["en"]):
+        n_par = article_prefix([p.context for p in title.paragraphs])
+        if not n_par or title.title in used:
+            continue
+        picked.append((index, n_par))
+        used.add(title.title)
+        if len(picked) == len(TRAIN_XQUAD_ARTICLE_LANGS):
+            break
+    for j, ((index, n_par), lang) in enumerate(zip(picked, TRAIN_XQUAD_ARTICLE_LANGS, strict=True)):
+        asker = cycle_asker([lang, *[x for x in XQUAD_LANGS if x != lang]])
+        sets.append(
+            xquad_set(
+                xquad,
+                index,
+                lang,
+                n_par,
+                False,
+                asker=asker,
+                per_paragraph=XL_PER_PARAGRAPH,
+                most=XL_MAX,
+                train=True,
+                other_article=picked[(j + 1) % len(picked)],
+            )
+        )
+    return sets
+
+
+def rule1_sets(squad: list[Title], xquad: dict[str, list[Title]], piaf: list[Title]) -> list[EvalSet]:
+    """Rule 1 of evals/public/README.md (the first ten sets; unchanged)."""
+    sets: list[EvalSet] = []
     used_titles: set[str] = set()
     found = 0
     for title in squad:
-        n_par = article_prefix([p.context for p in title.paragraphs])
+        n_par = squad_qualifies(title)
         if not n_par:
-            continue
-        qs = [q for p in title.paragraphs[:n_par] for q in p.questions]
-        if not any(q.impossible for q in qs) or all(q.impossible for q in qs):
             continue
         sets.append(monolingual_set("squad2", "SQuAD 2.0 dev", "en", title, n_par, found >= SQUAD_EVAL))
         used_titles.add(title.title)
@@ -300,7 +488,6 @@ def build_sets(raw: Path) -> list[EvalSet]:
         if found == SQUAD_EVAL + SQUAD_HELDOUT:
             break
 
-    xquad = {lang: read_squad_json(raw / f"xquad.{lang}.json") for lang in XQUAD_LANGS}
     langs = XQUAD_ARTICLE_LANGS + XQUAD_HELDOUT_LANGS
     found = 0
     for index, title in enumerate(xquad["en"]):
@@ -315,7 +502,6 @@ def build_sets(raw: Path) -> list[EvalSet]:
         if found == len(langs):
             break
 
-    piaf = read_squad_json(raw / "piaf-v1.0.json")
     found = 0
     for title in piaf:
         n_par = article_prefix([p.context for p in title.paragraphs])
@@ -341,17 +527,18 @@ def write_set(out: Path, s: EvalSet) -> None:
 def summary_table(sets: list[EvalSet]) -> str:
     """Markdown table of the sets, for the README."""
     head = (
-        "| set | source (title) | article | question languages | answerable (cross-lingual) "
+        "| set | source (title) | article | questions per language | answerable (cross-lingual) "
         "| unanswerable | paragraphs | characters | held out |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for s in sets:
-        qlangs = dedupe([str(r["language"]) for r in s.rows])
+        langs = [str(r["language"]) for r in s.rows]
+        qlangs = [f"{lang} {langs.count(lang)}" for lang in dedupe(langs)]
         answerable = sum(1 for r in s.rows if r["answerable"])
         cross = sum(1 for r in s.rows if r["kind"] == "cross-lingual")
         chars = len("\n\n".join(s.paragraphs))
-        heldout = "yes" if s.heldout else "no"
+        heldout = "training" if s.train else "yes" if s.heldout else "no"
         cells = [f"`{s.name}`", f"{s.source} ({s.title})", s.language, ", ".join(qlangs)]
         cells += [f"{answerable} ({cross})", str(len(s.rows) - answerable), str(len(s.paragraphs))]
         cells += [f"{chars:,}", heldout]
@@ -359,12 +546,18 @@ def summary_table(sets: list[EvalSet]) -> str:
     return head + "\n".join(lines) + "\n"
 
 
-def check_output(out: Path, sets: list[EvalSet]) -> list[str]:
+def check_output(folder: Callable[[EvalSet], Path], sets: list[EvalSet]) -> list[str]:
     """Re-read the written files and check them; return problems (empty when all is well)."""
     problems: list[str] = []
     ids: set[str] = set()
-    verbatim = alternatives = 0
+    verbatim = alternatives = cross = cross_found = 0
+    titles: dict[tuple[str, str], str] = {}
     for s in sets:
+        key = ("fr.wikipedia" if s.source.startswith("PIAF") else "en.wikipedia", s.title)
+        if key in titles:
+            problems.append(f"{s.name}: title {s.title} already used by {titles[key]}")
+        titles[key] = s.name
+        out = folder(s)
         paragraphs = (out / f"{s.name}.txt").read_text(encoding="utf-8").rstrip("\n").split("\n\n")
         if paragraphs != s.paragraphs:
             problems.append(f"{s.name}.txt: paragraphs do not split back on blank lines")
@@ -377,31 +570,45 @@ def check_output(out: Path, sets: list[EvalSet]) -> list[str]:
             if len(gold) != len(r["gold_paragraphs"]) or r["answerable"] != bool(r["facts"]):
                 problems.append(f"{r['id']}: bad gold_paragraphs or answerable/facts mismatch")
                 continue
+            if r["answerable"] and not gold:
+                problems.append(f"{r['id']}: answerable without a gold paragraph")
             alts = r["facts"][0] if r["facts"] else []
             if r["kind"] == "fact":
                 alternatives += len(alts)
                 verbatim += sum(1 for a in alts if any(a in g for g in gold))
+            if r["kind"] == "cross-lingual":
+                cross += 1
+                cross_found += any(a in g for a in alts for g in gold)
             if alts and not any(a in g for a in alts for g in gold):
                 problems.append(f"{r['id']}: no gold answer text in the gold paragraph")
     sys.stderr.write(
-        f"checked {len(ids)} questions: {verbatim}/{alternatives} same-language gold answers verbatim "
-        f"in their gold paragraph; {len(problems)} problems\n"
+        f"checked {len(ids)} questions in {len(sets)} sets, titles disjoint: {verbatim}/{alternatives} "
+        f"same-language gold answers verbatim in their gold paragraph, {cross_found}/{cross} cross-lingual "
+        f"questions with an article-language answer verbatim in it; {len(problems)} problems\n"
     )
     return problems
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    root = Path(__file__).resolve().parent.parent
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("raw", type=Path, help="folder holding the fetched raw files")
-    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "evals" / "public")
+    ap.add_argument("--out", type=Path, default=root / "evals" / "public", help="eval and held-out sets")
+    ap.add_argument("--train-out", type=Path, default=root / "evals" / "train", help="training sets")
     args = ap.parse_args(argv)
+
+    def folder(s: EvalSet) -> Path:
+        return args.train_out if s.train else args.out
+
     args.out.mkdir(parents=True, exist_ok=True)
+    args.train_out.mkdir(parents=True, exist_ok=True)
     sets = build_sets(args.raw)
     for s in sets:
-        write_set(args.out, s)
-    sys.stdout.write(summary_table(sets))
-    problems = check_output(args.out, sets)
+        write_set(folder(s), s)
+    sys.stdout.write(summary_table([s for s in sets if not s.train]))
+    sys.stdout.write("\ntraining sets:\n\n" + summary_table([s for s in sets if s.train]))
+    problems = check_output(folder, sets)
     for problem in problems:
         sys.stderr.write(problem + "\n")
     return 1 if problems else 0
