@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     max_article_chars: int = Field(default=100_000, ge=1000)
     fetch_timeout: float = Field(default=20.0, gt=0)
     fetch_allow_private_networks: bool = False
+    # The ports a link may name: comma-separated, or * for any
+    fetch_allow_ports: str = "80,443"
 
     # The store: a persistent local Chroma, or a Chroma server when chroma_host is set
     chroma_path: Path = DEFAULT_STATE_DIR / "chroma"
@@ -105,6 +107,21 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [int(part) for part in value.replace(" ", "").split(",") if part]
         return value
+
+    @field_validator("fetch_allow_ports")
+    @classmethod
+    def _ports(cls, value: str) -> str:
+        value = value.replace(" ", "")
+        if value != "*" and not all(part.isdigit() and 1 <= int(part) <= 65535 for part in value.split(",")):
+            raise ValueError("FETCH_ALLOW_PORTS is a comma-separated list of ports (1-65535), or *")
+        return value
+
+    @property
+    def fetch_ports(self) -> frozenset[int] | None:
+        """The ports links may name; None when any is allowed."""
+        if self.fetch_allow_ports == "*":
+            return None
+        return frozenset(int(part) for part in self.fetch_allow_ports.split(","))
 
     @field_validator(
         "model_path",

@@ -14,7 +14,7 @@ from tests.test_cli import run_cli
 
 SUPER_BOWL = (PUBLIC_SETS / "xquad-en-super-bowl-50.txt").read_text(encoding="utf-8")
 TITLE = "Panthers defense ranked sixth in the league"
-OPEN = {"FETCH_ALLOW_PRIVATE_NETWORKS": "true"}
+OPEN = {"FETCH_ALLOW_PRIVATE_NETWORKS": "true", "FETCH_ALLOW_PORTS": "*"}
 
 
 @pytest.fixture(scope="module")

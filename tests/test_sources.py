@@ -4,21 +4,27 @@ dropped, and every failure is one line naming the source and the problem. No mod
 from __future__ import annotations
 
 import ast
+import functools
+import gzip
 import ipaddress
 import re
 import socket
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from bot.settings import Settings
 from bot.sources import Document, SourceError, SourceLimits, load_bytes, load_source, load_text, slugify
 from bot.sources import fetch as fetch_module
 
-OPEN = SourceLimits(allow_private_networks=True)
+# The test servers listen on 127.0.0.1, on whatever port is free.
+OPEN = SourceLimits(allow_private_networks=True, allowed_ports=None)
 TITLE = "River barges return to the Rhine as rail freight stalls"
 STORY = [
     "Barge operators on the Rhine carried 12 percent more freight in March than a year earlier, the "
@@ -68,6 +74,12 @@ LATIN1_PAGE = (
 ).encode("cp1252")
 
 
+@functools.cache
+def bomb() -> bytes:
+    """50 MB of zeros, gzip-compressed to about 50 kB: one network read inflates to all of it."""
+    return gzip.compress(b"\0" * 50_000_000, compresslevel=9)
+
+
 class Handler(BaseHTTPRequestHandler):
     """Serves each case the tests need by path."""
 
@@ -77,6 +89,14 @@ class Handler(BaseHTTPRequestHandler):
     def send(self, status: int, body: bytes, content_type: str = "text/html; charset=utf-8") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def send_encoded(self, body: bytes, encoding: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Encoding", encoding)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -99,6 +119,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, LATIN1_PAGE, "text/html")
         elif path == "/pdf":
             self.send(200, make_pdf(), "application/pdf")
+        elif path == "/gzip":
+            self.send_encoded(gzip.compress(ARTICLE_PAGE), "gzip")
+        elif path == "/deflate-raw":  # "deflate" without its zlib wrapper, as some servers send it
+            packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+            self.send_encoded(packer.compress(ARTICLE_PAGE) + packer.flush(), "deflate")
+        elif path == "/bomb":
+            self.send_encoded(bomb(), "gzip")
         elif path == "/large":
             self.send(200, b"<p>" + b"x" * 50_000 + b"</p>")
         elif path == "/endless":  # no Content-Length: only the byte count read so far can stop it
@@ -237,16 +264,20 @@ def test_article_page_keeps_the_story_and_drops_the_site_chrome(base: str) -> No
         ("/nav-only", OPEN, "no article text found"),
         (
             "/large",
-            SourceLimits(max_bytes=10_000, allow_private_networks=True),
+            SourceLimits(max_bytes=10_000, allow_private_networks=True, allowed_ports=None),
             "larger than the 10 kB limit",
         ),
         (
             "/endless",
-            SourceLimits(max_bytes=100_000, allow_private_networks=True),
+            SourceLimits(max_bytes=100_000, allow_private_networks=True, allowed_ports=None),
             "larger than the 100 kB limit",
         ),
         ("/redirect/5", OPEN, "more than 3 redirects"),
-        ("/article", SourceLimits(max_chars=300, allow_private_networks=True), "the limit is 300"),
+        (
+            "/article",
+            SourceLimits(max_chars=300, allow_private_networks=True, allowed_ports=None),
+            "the limit is 300",
+        ),
     ],
 )
 def test_a_page_that_is_no_article_is_refused_in_one_line(
@@ -260,16 +291,37 @@ def test_a_page_that_is_no_article_is_refused_in_one_line(
 @pytest.mark.parametrize("path", ["/slow", "/trickle"])
 def test_the_timeout_bounds_the_whole_download(base: str, path: str) -> None:
     start = time.monotonic()
-    message = error_of(load_source, base + path, SourceLimits(timeout=1, allow_private_networks=True))
+    message = error_of(
+        load_source, base + path, SourceLimits(timeout=1, allow_private_networks=True, allowed_ports=None)
+    )
     assert "no complete answer within 1 s (timeout)" in message
     assert time.monotonic() - start < 2.5
 
 
 def test_the_byte_cap_stops_the_download_early(base: str) -> None:
     seen: list[int] = []
-    limits = SourceLimits(max_bytes=100_000, allow_private_networks=True)
+    limits = SourceLimits(max_bytes=100_000, allow_private_networks=True, allowed_ports=None)
     error_of(load_source, f"{base}/endless", limits, progress=lambda done, total: seen.append(done))
     assert seen and max(seen) <= 100_000 + 65_536  # stopped within a chunk of the cap, not at 5 MB
+
+
+def test_compressed_pages_are_decoded(base: str) -> None:
+    assert paragraphs(load_source(f"{base}/gzip", OPEN)) == STORY
+    assert paragraphs(load_source(f"{base}/deflate-raw", OPEN)) == STORY
+
+
+def test_a_compressed_page_is_inflated_no_further_than_the_byte_cap(base: str) -> None:
+    bomb()  # built before measuring
+    limits = SourceLimits(max_bytes=100_000, allow_private_networks=True, allowed_ports=None)
+    tracemalloc.start()
+    try:
+        message = error_of(load_source, f"{base}/bomb", limits)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "it is larger than the 100 kB limit" in message
+    # Its 50 kB on the wire hold 50 MB: decoded a read at a time, one read alone would take 50 MB.
+    assert peak < 5_000_000, f"{peak:,} bytes allocated while reading a 100 kB-capped page"
 
 
 def test_redirects_within_the_limit_are_followed(base: str) -> None:
@@ -315,6 +367,17 @@ def test_loopback_is_refused_unless_private_networks_are_allowed(base: str, host
         ("::ffff:127.0.0.1", False),
         ("::ffff:10.0.0.1", False),
         ("ff02::1", False),
+        ("2002:7f00:1::", False),  # 6to4 around 127.0.0.1
+        ("2002:a9fe:a9fe::", False),  # 6to4 around 169.254.169.254
+        ("2002:c0a8:101::1", False),  # 6to4 around 192.168.1.1
+        ("2002:808:808::1", True),  # 6to4 around 8.8.8.8
+        ("fec0::1", False),  # site-local
+        ("64:ff9b::7f00:1", False),  # NAT64 around 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 around 169.254.169.254
+        ("64:ff9b::808:808", True),  # NAT64 around 8.8.8.8
+        ("64:ff9b:1::808:808", False),  # local-use NAT64
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
+        ("::7f00:1", False),  # IPv4-compatible (deprecated) 127.0.0.1
     ],
 )
 def test_only_global_addresses_count_as_public(address: str, public: bool) -> None:
@@ -330,27 +393,92 @@ def public_stand_in(server: ThreadingHTTPServer, monkeypatch: pytest.MonkeyPatch
         yield f"http://127.0.0.2:{other.server_address[1]}"
 
 
+ANY_PORT = SourceLimits(allowed_ports=None)
+
+
 def test_every_redirect_hop_is_checked(public_stand_in: str) -> None:
-    assert load_source(f"{public_stand_in}/redirect/1", SourceLimits()).title == TITLE
-    message = error_of(load_source, f"{public_stand_in}/to-loopback", SourceLimits())
+    assert load_source(f"{public_stand_in}/redirect/1", ANY_PORT).title == TITLE
+    message = error_of(load_source, f"{public_stand_in}/to-loopback", ANY_PORT)
     assert "127.0.0.1 is on a private network" in message
 
 
-def test_a_name_that_resolves_elsewhere_on_connecting_is_caught(
-    base: str, public_stand_in: str, monkeypatch: pytest.MonkeyPatch
+def test_only_ports_80_and_443_unless_allowed(public_stand_in: str) -> None:
+    port = int(public_stand_in.rsplit(":", 1)[1])
+    message = error_of(load_source, f"{public_stand_in}/article", SourceLimits())
+    assert f"port {port} is not allowed; set FETCH_ALLOW_PORTS to allow it" in message
+    assert load_source(f"{public_stand_in}/article", SourceLimits(allowed_ports=frozenset({port}))).title
+    assert Settings(_env_file=None).fetch_ports == {80, 443}
+    assert Settings(_env_file=None, fetch_allow_ports=f"443, {port}").fetch_ports == {443, port}
+    assert Settings(_env_file=None, fetch_allow_ports="*").fetch_ports is None
+    with pytest.raises(ValueError, match="FETCH_ALLOW_PORTS"):
+        Settings(_env_file=None, fetch_allow_ports="http")
+
+
+def counting_server(host: str, port: int, requests: list[str]) -> ThreadingHTTPServer:
+    """The test site on host:port, noting the path of every request it gets."""
+
+    class Counting(Handler):
+        def do_GET(self) -> None:
+            requests.append(self.path)
+            super().do_GET()
+
+    server = ThreadingHTTPServer((host, port), Counting)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    return server
+
+
+def test_a_name_that_resolves_elsewhere_the_second_time_never_reaches_it(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """DNS rebinding: the name is public when checked, loopback when looked up again. The request goes to
+    the address that was checked, and the loopback server never gets one."""
+    monkeypatch.setattr(fetch_module, "is_public", lambda ip: str(ip) == "127.0.0.2")
+    public_requests: list[str] = []
+    private_requests: list[str] = []
+    public = counting_server("127.0.0.2", 0, public_requests)
+    port = public.server_address[1]
+    private = counting_server("127.0.0.1", port, private_requests)  # the same port, the bot's own host
     real = socket.getaddrinfo
-    answers = iter(["127.0.0.2", "127.0.0.1"])  # DNS rebinding: public when checked, loopback when used
+    lookups: list[str] = []
 
     def rebinding(host: str, *args, **kwargs):
         if host == "rebind.test":
-            host = next(answers, "127.0.0.1")
+            lookups.append(host)
+            host = "127.0.0.2" if len(lookups) == 1 else "127.0.0.1"
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    port = base.rsplit(":", 1)[1]
-    message = error_of(load_source, f"http://rebind.test:{port}/article", SourceLimits())
-    assert "rebind.test (127.0.0.1) is on a private network" in message
+    try:
+        assert load_source(f"http://rebind.test:{port}/article", ANY_PORT).title == TITLE
+        assert public_requests == ["/article"] and len(lookups) == 1
+        # A redirect to the same name is looked up again: loopback now, so refused before any request.
+        lookups.clear()
+        message = error_of(load_source, f"http://rebind.test:{port}/redirect/1", ANY_PORT)
+        assert "rebind.test (127.0.0.1) is on a private network" in message
+        assert public_requests == ["/article", "/redirect/1"]
+        assert private_requests == [], "the private address got a request"
+    finally:
+        for server in (public, private):
+            server.shutdown()
+            server.server_close()
+
+
+def test_a_resolver_that_hangs_is_given_the_download_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = socket.getaddrinfo
+    answered = threading.Event()  # never set: this resolver answers only after 5 s, and then not at all
+
+    def hanging(host: str, *args, **kwargs):
+        if host == "slow-dns.test":
+            answered.wait(5)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging)
+    start = time.monotonic()
+    message = error_of(load_source, "http://slow-dns.test/a", SourceLimits(timeout=1))
+    assert "the host slow-dns.test was not resolved within 1 s (DNS timeout)" in message
+    assert time.monotonic() - start < 2.5
 
 
 def test_unreachable_unknown_and_unsupported_links(monkeypatch: pytest.MonkeyPatch) -> None:

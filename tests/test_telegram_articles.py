@@ -22,7 +22,7 @@ GROWTH = "Quelle croissance moyenne l'Ouganda a-t-il connue dans les années 199
 @pytest.fixture
 def open_library(library, monkeypatch):
     """The library, allowed to fetch from 127.0.0.1 (FETCH_ALLOW_PRIVATE_NETWORKS=true)."""
-    monkeypatch.setattr(library, "limits", SourceLimits(allow_private_networks=True))
+    monkeypatch.setattr(library, "limits", SourceLimits(allow_private_networks=True, allowed_ports=None))
     return library
 
 

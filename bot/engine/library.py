@@ -103,6 +103,7 @@ class Library:
             max_chars=settings.max_article_chars,
             timeout=settings.fetch_timeout,
             allow_private_networks=settings.fetch_allow_private_networks,
+            allowed_ports=settings.fetch_ports,
         )
         library = cls(
             articles,

@@ -32,6 +32,7 @@ class SourceLimits:
     timeout: float = 20
     max_redirects: int = 3
     allow_private_networks: bool = False
+    allowed_ports: frozenset[int] | None = frozenset({80, 443})  # None: any port
 
 
 def fail(source: str, problem: str) -> SourceError:
