@@ -3,6 +3,8 @@ real redis-server shared by replicas."""
 
 from __future__ import annotations
 
+import tracemalloc
+
 import pytest
 
 from bot.engine.records import Answer, Citation, Exchange
@@ -64,3 +66,48 @@ async def test_first_is_true_once_across_replicas(make_state):
     assert await first.first("inline", "msg-1") is True
     assert await second.first("inline", "msg-1") is False
     assert await second.first("inline", "msg-2") is True
+
+
+async def test_a_processs_memory_stays_bounded_over_10000_users(tmp_path):
+    """A soak: 10,000 distinct users, each asking in their own chat, following up, using inline mode. What
+    the process remembers per user stops growing at its capacity; rate windows that are over are dropped."""
+    now = [0.0]
+    state = LocalState(tmp_path / "chats.sqlite3", clock=lambda: now[0], capacity=1000)
+    answer = Answer("q?", "It is 28. [1]", False, "en", [Citation(1, 0, 2, "Quote.", "p0s2")], article="news")
+    sizes = []
+    tracemalloc.start()
+    try:
+        for user in range(1, 10_001):
+            now[0] += 0.05  # 20 new users a second: a minute's window holds 1,200 of them
+            assert await state.take("questions", user, 10, 60) == 0
+            await state.keep_answer(f"sha\nquestion {user}", answer)
+            await state.keep_exchange(user, 2 * user, Exchange("q?", "It is 28. [1]"))
+            assert await state.exchange(user, 2 * user + 1) is None  # a reply to some other message
+            await state.keep_last_answer(user, answer)
+            await state.keep_inline_question(f"inline-{user}", "news", "q?")
+            assert await state.first("inline", f"message-{user}")
+            if user in (5_000, 10_000):
+                sizes.append((state.sizes(), tracemalloc.get_traced_memory()[0]))
+    finally:
+        tracemalloc.stop()
+        await state.close()
+    (half, memory_at_half), (full, memory_at_full) = sizes
+    assert half == full, "no kind of entry grew over the last 5,000 users"
+    assert all(count <= 4096 for count in full.values()), full
+    assert full["rate windows"] <= 1000 and full["exchanges"] == full["last answers"] == 1000
+    assert memory_at_full - memory_at_half < 500_000, (memory_at_half, memory_at_full)
+    # The most recent users are remembered: a follow-up to the last answer still finds its exchange.
+    await state.keep_exchange(1, 1, Exchange("q?", "a"))
+    assert await state.exchange(1, 1) == Exchange("q?", "a")
+
+
+async def test_rate_windows_that_are_over_are_forgotten(tmp_path):
+    now = [0.0]
+    state = LocalState(tmp_path / "chats.sqlite3", clock=lambda: now[0])
+    for user in range(100):
+        assert await state.take("questions", user, 1, 60) == 0
+    assert await state.take("questions", 0, 1, 60) == 60, "user 0 still waits inside the window"
+    now[0] += 61
+    assert await state.take("questions", 1_000, 1, 60) == 0
+    assert state.sizes()["rate windows"] == 1, "the 100 windows that were over are gone"
+    await state.close()

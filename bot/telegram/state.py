@@ -6,7 +6,7 @@ outlive a restart); replicas share it in Redis (bot/telegram/redis_state.py), be
 from __future__ import annotations
 
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +15,11 @@ from bot.engine.records import Answer, Exchange
 from bot.telegram.chats import RECENT, ChatArticles
 from bot.telegram.stream import Lru
 
-MEMORY = 50  # exchanges remembered per chat, for follow-ups (in Redis they expire instead)
+# What one process remembers per user or chat is bounded whatever the number of users: the most recent
+# CAPACITY of each kind are kept (in Redis they expire instead): the answer messages a follow-up can
+# continue, the chats whose last answer /sources shows, and the users inside a rate-limit window (beyond
+# it, the least recently active user is forgotten, as if their window were over).
+CAPACITY = 10_000
 
 
 class ChatState(Protocol):
@@ -48,17 +52,32 @@ class ChatState(Protocol):
 
 
 class LocalState:
-    """One process's memory: chat articles in SQLite (CHAT_STATE_PATH), the rest in bounded dicts."""
+    """One process's memory: chat articles in SQLite (CHAT_STATE_PATH), the rest in bounded LRUs."""
 
-    def __init__(self, path: Path, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], float] = time.monotonic, capacity: int = CAPACITY
+    ) -> None:
         self.chats = ChatArticles(path)
         self._clock = clock
-        self._events: defaultdict[tuple[str, int], deque[float]] = defaultdict(deque)
+        # (kind, user) -> the times of their events in the window, least recently active user first
+        self._events: Lru[tuple[str, int], deque[float]] = Lru(capacity)
+        self._windows: dict[str, float] = {}  # kind -> its window, to forget users whose window is over
         self._answers: Lru[str, Answer] = Lru(256)
-        self._exchanges: defaultdict[int, Lru[int, Exchange]] = defaultdict(lambda: Lru(MEMORY))
-        self._last: Lru[int, Answer] = Lru(10_000)
+        self._exchanges: Lru[tuple[int, int], Exchange] = Lru(capacity)
+        self._last: Lru[int, Answer] = Lru(capacity)
         self._inline: Lru[str, tuple[str, str]] = Lru(1024)
         self._seen: Lru[tuple[str, str], bool] = Lru(4096)
+
+    def sizes(self) -> dict[str, int]:
+        """Entries held in memory, by kind."""
+        return {
+            "rate windows": len(self._events),
+            "cached answers": len(self._answers),
+            "exchanges": len(self._exchanges),
+            "last answers": len(self._last),
+            "inline questions": len(self._inline),
+            "inline messages seen": len(self._seen),
+        }
 
     async def current(self, chat_id: int) -> str | None:
         return self.chats.current(chat_id)
@@ -73,13 +92,25 @@ class LocalState:
         self.chats.forget(name)
 
     async def take(self, kind: str, user_id: int, per_window: int, window: float) -> int:
-        now, times = self._clock(), self._events[kind, user_id]
+        now = self._clock()
+        self._windows[kind] = window
+        self._forget_expired(now)
+        times = self._events.get((kind, user_id)) or deque()
         while times and times[0] <= now - window:
             times.popleft()
         if len(times) >= per_window:
             return max(1, round(times[0] + window - now)) if times else round(window)
         times.append(now)
+        self._events[kind, user_id] = times  # now the most recently active
         return 0
+
+    def _forget_expired(self, now: float) -> None:
+        """Drop the least recently active users whose last event has left its window: they count as new."""
+        while self._events:
+            (kind, _), times = next(iter(self._events.items()))
+            if times and times[-1] > now - self._windows.get(kind, 0):
+                return
+            self._events.popitem(last=False)
 
     async def answer(self, key: str) -> Answer | None:
         return self._answers.get(key)
@@ -88,10 +119,10 @@ class LocalState:
         self._answers[key] = answer
 
     async def exchange(self, chat_id: int, message_id: int) -> Exchange | None:
-        return self._exchanges[chat_id].get(message_id)
+        return self._exchanges.get((chat_id, message_id))
 
     async def keep_exchange(self, chat_id: int, message_id: int, exchange: Exchange) -> None:
-        self._exchanges[chat_id][message_id] = exchange
+        self._exchanges[chat_id, message_id] = exchange
 
     async def last_answer(self, chat_id: int) -> Answer | None:
         return self._last.get(chat_id)
