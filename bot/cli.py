@@ -200,8 +200,7 @@ def cmd_start(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is not None:
         return cmd_run(settings, args)
     print("TELEGRAM_BOT_TOKEN is not set: starting an interactive session instead.", file=sys.stderr)
-    args.question, args.json = [], False
-    return cmd_ask(settings, args)
+    return cmd_ask(settings, argparse.Namespace(question=[], json=False, article=None))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -128,3 +128,15 @@ def test_eval_scores_a_set_about_its_own_article(tmp_path):
     metrics = json.loads(result.stdout)["normans"]
     assert metrics["questions"] == 2 and metrics["right"] == 1.0 and metrics["refused"] == 1.0
     assert metrics["verbatim_quotes"] == 1.0 and metrics["asker_language"] == 1.0
+
+
+def test_start_without_a_token_answers_a_question_typed_into_it(cli_tmp):
+    """`make run` on a fresh clone: no token, so an interactive session on the bundled article."""
+    question = "Où se tenait la réunion des ministres de la défense ?"
+    result = run_cli(cli_tmp, "start", stdin=question + "\n\n")
+    assert result.returncode == 0, result.stderr
+    assert "TELEGRAM_BOT_TOKEN is not set: starting an interactive session" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Ask about the article" in result.stdout
+    assert "Kazakhstan" in result.stdout
+    assert "[1] §2, sentence 1: « S'exprimant lors d'une réunion" in result.stdout
