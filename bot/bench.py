@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bot.engine.engine import Engine
-from bot.engine.llm import LlamaModel, Message
+from bot.engine.llm import LlamaModel, Message, Progress
 from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
 from bot.paths import EVAL_SET, PROJECT_ROOT
@@ -102,9 +102,11 @@ class RecordingModel:
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         return self._model.prompt_tokens(messages)
 
-    def keep_prefix(self, messages: list[Message], state_file: Path | None) -> str:
+    def keep_prefix(
+        self, messages: list[Message], state_file: Path | None, progress: Progress | None = None
+    ) -> str:
         with self._lock:
-            return self._model.keep_prefix(messages, state_file)
+            return self._model.keep_prefix(messages, state_file, progress)
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
         with self._lock:
@@ -241,15 +243,25 @@ def _concurrent(engine: Engine, questions: list[str], concurrency: int) -> tuple
     return len(asks) / (clock() - started) * 60, _percentile(waits, 95)
 
 
-def _cold_read_seconds(engine: Engine, model: RecordingModel) -> float:
-    """The model's first read of the article, with nothing in its context and no saved state."""
-    model.llama.reset()
+def _cold_read_seconds(engine: Engine, model: RecordingModel) -> tuple[float, int]:
+    """The model's first read of the article, with nothing in its context and no saved state: (seconds,
+    prompt tokens evaluated). Raises when the article was not evaluated (the engine logs a failed
+    read and goes on, which would time nothing). (0, 0) for an article too long to be read whole."""
+    if not engine.reads_whole_article:
+        return 0.0, 0
+    model.llama.reset()  # an empty context: whatever it holds afterwards was evaluated by this read
     states = engine._states
     engine._states = None
     started = clock()
-    engine.warm_up()
-    engine._states = states
-    return clock() - started
+    try:
+        read = engine.read_article()
+    finally:
+        engine._states = states
+    seconds = clock() - started
+    evaluated = int(model.llama.n_tokens)
+    if read != "evaluated" or evaluated <= 0:
+        raise RuntimeError(f"the cold read evaluated nothing (the engine says {read!r}): see the log")
+    return seconds, evaluated
 
 
 def _startup_seconds(settings: Settings) -> float:
@@ -276,7 +288,7 @@ def run_bench(
     model = RecordingModel(LlamaModel(settings))
     engine = Engine.from_settings(settings, model=model)
     article_tokens = model.count_tokens(engine.article_text)
-    cold_s = _cold_read_seconds(engine, model)
+    cold_s, cold_tokens = _cold_read_seconds(engine, model)
     # Warm-up (first-call allocations in llama.cpp, e5 and lingua) with the last question, so the first run
     # starts from the KV cache every later run starts from.
     engine.answer(questions[-1])
@@ -323,7 +335,9 @@ def run_bench(
         "tokens_per_s": _percentile(decoding, 50),
         "startup_s": _percentile(startup, 50),
         "article_tokens": article_tokens,
-        "cold_prefill_per_1k_tokens_s": cold_s / max(article_tokens, 1) * 1000,
+        "cold_read_s": cold_s,
+        "cold_read_tokens": cold_tokens,
+        "cold_prefill_per_1k_tokens_s": cold_s / cold_tokens * 1000 if cold_tokens else 0.0,
         "startup_measured": "fresh subprocess",
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "concurrency": concurrency,
@@ -355,6 +369,8 @@ _ROWS = [
     ("tokens_per_s", "generation speed", "{:.1f} tokens/s"),
     ("startup_s", "restart to engine ready (saved article state)", "{:.2f} s"),
     ("article_tokens", "article tokens", "{}"),
+    ("cold_read_s", "cold read of the article (prompt prefix, no saved state)", "{:.2f} s"),
+    ("cold_read_tokens", "  prompt tokens it evaluated", "{}"),
     ("cold_prefill_per_1k_tokens_s", "cold read of the article, per 1,000 tokens", "{:.1f} s"),
     ("peak_rss_mb", "peak memory (RSS)", "{:.0f} MB"),
     ("concurrency_answers_per_min", "answers per minute, concurrent askers", "{:.1f}"),

@@ -15,6 +15,8 @@ NUMBERS = [
     "tokens_per_s",
     "startup_s",
     "peak_rss_mb",
+    "cold_read_s",
+    "cold_prefill_per_1k_tokens_s",
     "concurrency_answers_per_min",
     "concurrency_p95_wait_s",
     "questions",
@@ -35,6 +37,13 @@ def test_bench_reports_every_figure_and_renders_them(tmp_path):
     assert result["repeats"] == 1
     assert result["model_calls"] >= 1  # the workload reaches the model, so overhead_ratio was measured
     assert isinstance(result["model"], str) and result["model"].endswith(".gguf")
+    # The cold read evaluated the whole article (plus the prompt around it), and its figure is that time
+    # over those tokens: a read that failed, or timed nothing, shows here.
+    article, evaluated = result["article_tokens"], result["cold_read_tokens"]
+    assert article <= evaluated <= 2 * article + 500, (article, evaluated)
+    assert result["cold_read_s"] > 0
+    per_1k = result["cold_read_s"] / evaluated * 1000
+    assert math.isclose(result["cold_prefill_per_1k_tokens_s"], per_1k), (result, per_1k)
 
     table = format_bench(result)
     assert table.startswith("| metric")
