@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from bot.engine.engine import Engine
+from bot.engine.library import default_engine
 from bot.engine.llm import LlamaModel, Message, Progress
 from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
@@ -34,12 +35,12 @@ logger = logging.getLogger(__name__)
 
 clock = time.perf_counter
 
-# A fresh interpreter up to Engine.from_settings ready; it prints the wall clock then, the parent subtracts.
+# A fresh interpreter up to default_engine ready; it prints the wall clock then, the parent subtracts.
 _STARTUP_SCRIPT = """
 import json, sys, time
-from bot.engine.engine import Engine
+from bot.engine.library import default_engine
 from bot.settings import Settings
-Engine.from_settings(Settings(**json.loads(sys.stdin.read())))
+default_engine(Settings(**json.loads(sys.stdin.read())))
 print(time.time())
 """
 
@@ -265,7 +266,7 @@ def _cold_read_seconds(engine: Engine, model: RecordingModel) -> tuple[float, in
 
 
 def _startup_seconds(settings: Settings) -> float:
-    """Process start to Engine.from_settings ready, in a fresh `python -c`: imports, store, e5, model load."""
+    """Process start to default_engine ready, in a fresh `python -c`: imports, store, e5, model load."""
     config = settings.model_dump_json(exclude={"telegram_bot_token"})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
     launched = time.time()
@@ -286,7 +287,7 @@ def run_bench(
     load_start = os.getloadavg()[0]
     questions = _workload(limit)
     model = RecordingModel(LlamaModel(settings))
-    engine = Engine.from_settings(settings, model=model)
+    engine = default_engine(settings, model=model)
     article_tokens = model.count_tokens(engine.article_text)
     cold_s, cold_tokens = _cold_read_seconds(engine, model)
     # Warm-up (first-call allocations in llama.cpp, e5 and lingua) with the last question, so the first run

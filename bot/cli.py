@@ -102,6 +102,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
             )
         engine = library.engine(name)
         engine.warm_up()
+        engine.min_confidence = 0.0  # every checked answer, with its probability: the reports apply it
 
         def progress(result) -> None:  # noqa: ANN001
             if args.verbose or not result.correct:
@@ -111,9 +112,10 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
 
         reports.append(run_eval(load_eval_set(path), engine.answer, engine.article_text, progress, path.stem))
     if args.json:
-        print(json.dumps({report.name: report.metrics() for report in reports}, indent=2))
+        strict = [report.at(settings.answer_confidence) for report in reports]
+        print(json.dumps({report.name: report.metrics() for report in strict}, indent=2))
     else:
-        print(format_table(reports, library.model.name))
+        print(format_table(reports, library.model.name, settings.answer_confidence))
     return 0
 
 

@@ -5,6 +5,10 @@ and sets taken from public QA data (evals/public/, each beside its article's .tx
 
 "Right" does not reward length: the gold fact must be named in an answer of at most SHORT_ANSWER units
 (a word, or a CJK character counting half), so a quoted paragraph that contains it does not count.
+
+Sets are run with every checked answer shown (strictness 0), each with the answerability model's
+probability; a report at a strictness refuses those below it, so one run gives the risk-coverage table:
+for each threshold, the share of questions answered and the share of shown answers that are right.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from bot.engine.text import CJK, fold, stopwords
 from bot.paths import EVAL_SET, PUBLIC_SETS
 
 SHORT_ANSWER = 40
+THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
@@ -48,11 +53,30 @@ class EvalResult:
     in_language: bool
     length: float
 
+    def at(self, threshold: float) -> EvalResult:
+        """This result as the strictness would show it: an answer below the threshold is a refusal."""
+        confidence = self.answer.confidence
+        if self.answer.refused or confidence is None or confidence >= threshold:
+            return self
+        refused = replace(self.answer, refused=True, citations=[], method="refusal:confidence")
+        return replace(self, answer=refused, correct=not self.item.answerable, right_sentence=False)
+
 
 @dataclass
 class EvalReport:
     name: str = ""
     results: list[EvalResult] = field(default_factory=list)
+
+    def at(self, threshold: float) -> EvalReport:
+        return EvalReport(self.name, [result.at(threshold) for result in self.results])
+
+    def precision_coverage(self) -> tuple[float | None, float | None]:
+        """Of the answers shown, the share right; of the questions, the share answered."""
+        shown = [r for r in self.results if not r.answer.refused]
+        right = sum(r.correct and r.item.answerable for r in shown)
+        return (right / len(shown) if shown else None), self._share(
+            not r.answer.refused for r in self.results
+        )
 
     @staticmethod
     def _share(flags: Iterable[bool]) -> float | None:
@@ -63,8 +87,11 @@ class EvalReport:
         answerable = [r for r in self.results if r.item.answerable]
         unanswerable = [r for r in self.results if not r.item.answerable]
         answered = [r for r in self.results if not r.answer.refused]
+        precision, coverage = self.precision_coverage()
         return {
             "questions": len(self.results),
+            "shown_right": precision,
+            "coverage": coverage,
             "answerable": len(answerable),
             "unanswerable": len(unanswerable),
             "right": self._share(r.correct for r in answerable),
@@ -115,9 +142,11 @@ def load_eval_set(path: Path) -> list[EvalItem]:
 
 
 def default_sets(*, heldout: bool = False) -> list[Path]:
-    """The bundled article's sets, then the public ones (the held-out ones only when asked)."""
+    """The bundled article's sets (its questions, off-topic ones, held-out ones), then the public ones (the
+    held-out ones only when asked)."""
     public = sorted(p for p in PUBLIC_SETS.glob("*.jsonl") if heldout or not p.name.startswith("heldout-"))
-    return [EVAL_SET, *sorted(EVAL_SET.parent.glob("heldout*.jsonl")), *public]
+    own = [EVAL_SET, EVAL_SET.parent / "offtopic.jsonl", *sorted(EVAL_SET.parent.glob("heldout*.jsonl"))]
+    return [*own, *public]
 
 
 def article_of(eval_set: Path, default: Path) -> Path:
@@ -172,7 +201,7 @@ def score(item: EvalItem, answer: Answer, article_text: str, guesser: LanguageGu
     else:
         correct, right_sentence = answer.refused, False
     in_language = answer.language == item.language and (
-        answer.refused or answer.method != "model" or guesser.is_language(said, item.language)
+        answer.refused or answer.method == "extractive" or guesser.is_language(said, item.language)
     )
     verbatim = all(c.quote in article_text for c in answer.citations)
     return EvalResult(item, answer, correct, right_sentence, verbatim, in_language, length)
@@ -201,6 +230,8 @@ def _percent(value: float | None) -> str:
 
 COLUMNS = (
     "set",
+    "shown answers right",
+    "answered",
     "answerable right",
     "false refusals",
     "unanswerable refused",
@@ -212,18 +243,41 @@ COLUMNS = (
 )
 
 
-def format_table(reports: list[EvalReport], model_name: str) -> str:
-    """One row per set, then the totals over all of them."""
-    rows = [_row(report) for report in reports]
-    if len(reports) > 1:
-        total = EvalReport("all", [r for report in reports for r in report.results])
+def format_table(reports: list[EvalReport], model_name: str, threshold: float = 0.0) -> str:
+    """One row per set, then the totals over all of them, at the strictness; then the risk-coverage table."""
+    shown = [report.at(threshold) for report in reports]
+    rows = [_row(report) for report in shown]
+    if len(shown) > 1:
+        total = EvalReport("all", [r for report in shown for r in report.results])
         rows.append(_row(total))
-    lines = [f"model: {model_name}", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = [
+        f"model: {model_name}, strictness (ANSWER_CONFIDENCE): {threshold:g}",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     if len(reports) > 1:
         checks = total.refusals_by_check()
         lines += ["", "refusals by check (unanswerable refused / answerable refused):"]
         lines += [f"  {check}: {right} / {wrong}" for check, (right, wrong) in checks.items()]
+    return "\n".join([*lines, "", risk_coverage_table(reports)])
+
+
+def risk_coverage_table(reports: list[EvalReport]) -> str:
+    """For each strictness: shown answers right / questions answered, per set and over all of them."""
+    everything = EvalReport("all", [r for report in reports for r in report.results])
+    rows = [*reports, everything] if len(reports) > 1 else reports
+    lines = [
+        "risk-coverage: shown answers right / questions answered, at each strictness",
+        "| set | " + " | ".join(f"{t:g}" for t in THRESHOLDS) + " |",
+        "|" + "---|" * (len(THRESHOLDS) + 1),
+    ]
+    for report in rows:
+        cells = []
+        for threshold in THRESHOLDS:
+            precision, coverage = report.at(threshold).precision_coverage()
+            cells.append(f"{_percent(precision)} / {_percent(coverage)}")
+        lines.append(f"| {report.name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -232,8 +286,12 @@ def _row(report: EvalReport) -> list[str]:
     right = sum(r.correct for r in report.results if r.item.answerable)
     refused = sum(r.answer.refused for r in report.results if not r.item.answerable)
     median = m["median_answer_units"]
+    shown = sum(not r.answer.refused for r in report.results)
+    shown_right = sum(r.correct and r.item.answerable and not r.answer.refused for r in report.results)
     return [
         report.name,
+        f"{_percent(m['shown_right'])} ({shown_right}/{shown})",
+        _percent(m["coverage"]),
         f"{_percent(m['right'])} ({right}/{m['answerable']})",
         _percent(m["false_refusals"]),
         f"{_percent(m['refused'])} ({refused}/{m['unanswerable']})" if m["unanswerable"] else "–",

@@ -57,9 +57,10 @@ class Settings(BaseSettings):
     n_ctx: int = Field(default=4096, ge=512)
     seed: int = 42
     max_answer_tokens: int = Field(default=64, ge=4, le=512)
-    # Refuse when the model's first token is NOT_IN_ARTICLE's with at least this probability
-    # (measured: README, "Refusal").
-    refusal_probability: float = Field(default=0.15, gt=0, le=1)
+    # Strictness: the least probability, by the learned answerability model, that a checked answer is
+    # right before it is shown; below it the bot says the article does not say. Higher: fewer answers,
+    # more of them right (README, "Strictness": the risk-coverage table it is chosen from).
+    answer_confidence: float = Field(default=0.5, ge=0, le=1)
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
     # Each article's evaluated prompt prefix is saved (~30 MB per 1,000 tokens with the 1.5B); the least
     # recently used go beyond this budget.

@@ -104,16 +104,17 @@ class ScriptedModel:
     name = "scripted"
     context_size = 4096
 
-    def __init__(self, reply: str | Exception, refusal_probability: float = 0.0) -> None:
-        self.reply = reply
+    def __init__(self, reply: str | Exception | list[str], refusal_probability: float = 0.0) -> None:
+        self.replies = reply if isinstance(reply, list) else [reply]  # one per call; the last repeats
         self.refusal_probability = refusal_probability
         self.calls: list[list[Message]] = []
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         self.calls.append(messages)
-        if isinstance(self.reply, Exception):
-            raise self.reply
-        for word in self.reply.split(" "):
+        reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
+        if isinstance(reply, Exception):
+            raise reply
+        for word in reply.split(" "):
             yield word + " "
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
@@ -129,10 +130,13 @@ class ScriptedModel:
 @pytest.fixture
 def scripted_engine(settings: Settings, retriever: Retriever, guesser: LanguageGuesser):
     def build(
-        reply: str | Exception, refusal_probability: float = 0.0, **options: Any
+        reply: str | Exception | list[str], refusal_probability: float = 0.0, **options: Any
     ) -> tuple[Engine, ScriptedModel]:
+        """An engine on the scripted model; every checked answer is shown unless min_confidence is given,
+        so each test sees the checks, not the learned weights."""
         model = ScriptedModel(reply, refusal_probability)
         article = settings.article_path.read_text(encoding="utf-8")
+        options.setdefault("min_confidence", 0.0)
         return Engine(article, retriever, model, guesser, **options), model
 
     return build

@@ -122,11 +122,32 @@ def test_the_scan_sees_the_imports_that_are_there():
     questions_runtime, _ = imports_of(ROOT / "bot/telegram/questions.py")
     assert "bot.engine.records" in questions_runtime
     engine_runtime, _ = imports_of(ROOT / "bot/engine/engine.py")
-    assert {"bot.engine.retrieval", "bot.engine.llm", "bot.engine.library"} <= engine_runtime
+    assert {"bot.engine.retrieval", "bot.engine.llm", "bot.engine.reader"} <= engine_runtime
     library_runtime, _ = imports_of(ROOT / "bot/engine/library.py")
     assert {"store.chroma_store", "bot.sources"} <= library_runtime
     assert "chromadb" in imports_of(ROOT / "store/chroma_store.py")[0]
     assert "bot.errors" in imports_of(ROOT / "store/embeddings.py")[0]
+
+
+def test_no_module_of_bot_or_store_imports_itself_back():
+    """No import cycle, run-time imports inside functions included (the engine and its library had one)."""
+    paths = sources("bot", "store")
+    modules = {module_name(path): path for path in paths}
+    graph = {
+        name: {m for m in imports_of(path)[0] if m in modules and m != name} for name, path in modules.items()
+    }
+    cycles = []
+    for start in graph:  # a path back to start through the graph is a cycle
+        seen, stack = set(), [(start, [start])]
+        while stack:
+            node, trail = stack.pop()
+            for nxt in graph[node]:
+                if nxt == start:
+                    cycles.append(" -> ".join([*trail, start]))
+                elif nxt not in seen:
+                    seen.add(nxt)
+                    stack.append((nxt, [*trail, nxt]))
+    assert not cycles, cycles[:5]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 import pytest
 
+from bot.engine.answerability import Answerability, Signals
 from bot.engine.engine import Engine
 from bot.engine.llm import LlamaModel
 from bot.engine.states import StateFiles
@@ -138,9 +139,47 @@ def test_an_answer_the_article_does_not_support_is_refused(scripted_engine, repl
     assert "35" not in answer.answer
 
 
-def test_a_model_leaning_towards_refusal_is_refused(scripted_engine):
-    engine, _ = scripted_engine("Paris.", refusal_probability=0.4)
-    assert engine.answer("Quelle est la capitale de la France ?").refused
+def test_below_the_strictness_an_answer_is_refused_with_its_probability(scripted_engine):
+    # A model that leans towards NOT_IN_ARTICLE but answers anyway: the learned score weighs the lean.
+    leaning = Answerability([-2.0, 0, 0, 0, 0, 0, 0, 0, 0], -1.0, [0.0] * 9, [1.0] * 9)
+    engine, _ = scripted_engine("Les forces russes ont pris 28 localités.", 0.6, answerability=leaning)
+    shown = engine.answer(ARTICLE_FACT)
+    assert not shown.refused and shown.confidence is not None and shown.confidence < 0.5
+    engine.min_confidence = 0.5
+    refused = engine.answer(ARTICLE_FACT)
+    assert refused.refused and refused.method == "refusal:confidence"
+    assert refused.candidate.startswith("Les forces russes ont pris 28")  # what the eval's table scores
+
+
+def test_the_shipped_weights_trust_a_model_that_leans_to_refuse_less():
+    weights = Answerability.load()
+    sure = Signals(0.001, 0.9, 0.85, 0.9, 1.0, 1.0, 3, 0, False)
+    leaning = Signals(0.5, 0.3, 0.85, 0.9, 1.0, 1.0, 3, 0, False)
+    assert weights.probability(leaning) < weights.probability(sure)
+
+
+@pytest.mark.parametrize(
+    ("reply", "question"),
+    [
+        (
+            "L'Ukraine a tiré des missiles sur le pont.",
+            "Combien de missiles l'Ukraine a-t-elle tirés sur le pont ?",
+        ),
+        ("Les Russes ont annexé la Crimée.", "Quand les Russes ont-ils annexé la Crimée ?"),
+    ],
+)
+def test_an_answer_that_only_says_the_question_again_is_refused(scripted_engine, reply, question):
+    engine, _ = scripted_engine(reply)
+    answer = engine.answer(question)
+    assert answer.refused and answer.method == "refusal:adds-nothing"
+
+
+def test_across_languages_a_restatement_that_says_the_question_again_is_refused(scripted_engine):
+    engine, model = scripted_engine(
+        ["L'Ukraine a tiré des missiles sur le pont.", "Ukraine fired missiles at the bridge."]
+    )
+    answer = engine.answer("How many missiles did Ukraine fire at the bridge?")
+    assert len(model.calls) == 2 and answer.refused and answer.method == "refusal:adds-nothing"
 
 
 @pytest.mark.parametrize(
@@ -156,11 +195,34 @@ def test_numbers_and_names_stand_across_scripts_and_spellings(scripted_engine, r
     assert not answer.refused and answer.method == "model"
 
 
-def test_an_answer_in_the_wrong_language_gives_way_to_the_framed_quote(scripted_engine):
-    engine, _ = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.")
+def test_across_languages_the_checked_answer_is_restated_in_the_askers(scripted_engine):
+    engine, model = scripted_engine(
+        [
+            "Les forces russes ont pris 28 localités ce mois-ci.",
+            "Russian forces took 28 localities this month.",
+        ]
+    )
     answer = engine.answer("How many localities did the Russian forces take this month?")
-    assert answer.language == "en" and answer.method == "extractive"
-    assert answer.answer.startswith("According to the article [1]") and "28 localités" in answer.answer
+    assert "(Answer in French.)" in model.calls[0][-1]["content"], (
+        "the model answers in the article's language"
+    )
+    assert "English" in model.calls[1][-1]["content"] and model.calls[1][-2]["role"] == "assistant"
+    assert answer.method == "model" and answer.answer == "Russian forces took 28 localities this month. [1]"
+    assert answer.citations[0].chunk_id == "p0s0"
+
+
+@pytest.mark.parametrize(
+    "restated",
+    [
+        "Russian forces took 35 localities this month.",  # the restatement changed a number
+        "Les forces russes ont pris 28 localités ce mois-ci.",  # it did not change the language
+    ],
+)
+def test_a_restatement_that_cannot_be_trusted_gives_way_to_the_checked_answer(scripted_engine, restated):
+    engine, _ = scripted_engine(["Les forces russes ont pris 28 localités ce mois-ci.", restated])
+    answer = engine.answer("How many localities did the Russian forces take this month?")
+    assert answer.method == "model:article-language" and not answer.refused
+    assert answer.answer == "Les forces russes ont pris 28 localités ce mois-ci. [1]"
 
 
 def test_a_failing_model_gives_way_to_the_framed_quote(scripted_engine):
@@ -223,15 +285,15 @@ def test_an_answer_from_the_models_own_knowledge_is_refused(scripted_engine, rep
     assert answer.refused and answer.method == "refusal:off-article"
 
 
-def test_across_languages_an_unverifiable_name_gives_way_to_the_quote_a_wrong_number_to_a_refusal(
-    scripted_engine,
-):
-    engine, _ = scripted_engine("Russia invaded Ukraine in February 2022.")
-    translated = engine.answer("When did Russia invade Ukraine?")
-    assert not translated.refused and translated.method == "extractive"
-    assert "février 2022" in translated.answer
-    engine, _ = scripted_engine("Russia invaded Ukraine in 2021.")
-    assert engine.answer("When did Russia invade Ukraine?").refused
+def test_across_languages_a_name_or_number_the_article_does_not_write_is_refused(scripted_engine):
+    engine, _ = scripted_engine(
+        ["La Russie a envahi l'Ukraine en février 2022.", "Russia invaded Ukraine in February 2022."]
+    )
+    answer = engine.answer("When did Russia invade Ukraine?")
+    assert not answer.refused and answer.answer.startswith("Russia invaded Ukraine in February 2022.")
+    for reply in ("La Russie a envahi l'Ukraine en 2021.", "Russia invaded Ukraine in February 2022."):
+        engine, _ = scripted_engine(reply)  # a wrong year; an English name ("February") the article lacks
+        assert engine.answer("When did Russia invade Ukraine?").method == "refusal:facts"
 
 
 def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_engine):

@@ -94,3 +94,27 @@ def test_eval_runs_the_real_engine(engine, tmp_path):
     assert metrics["right"] == 1.0 and metrics["refused"] == 1.0 and metrics["verbatim_quotes"] == 1.0
     table = format_table([report], engine.model_name)
     assert "answerable right" in table and "| small | 100% (1/1)" in table
+
+
+def test_each_strictness_refuses_the_answers_below_it_and_the_table_says_so(guesser):
+    from dataclasses import replace
+
+    from bot.evaluation import EvalReport, risk_coverage_table
+
+    right = replace(_answer("28 localités."), confidence=0.9)
+    wrong_quote = "Les forces russes ont pris 35 localités."
+    wrong = replace(_answer("35 localités.", quote=wrong_quote), confidence=0.3)
+    unanswerable = replace(_answer("Paris."), confidence=0.2)
+    results = [
+        score(_item(), right, ARTICLE, guesser),
+        score(_item(), wrong, ARTICLE, guesser),
+        score(_item(answerable=False), unanswerable, ARTICLE, guesser),
+    ]
+    report = EvalReport("s", results)
+    assert report.precision_coverage() == (1 / 3, 1.0)
+    strict = report.at(0.5)
+    assert strict.precision_coverage() == (1.0, 1 / 3)
+    assert [r.answer.method for r in strict.results] == ["model", "refusal:confidence", "refusal:confidence"]
+    assert strict.metrics()["refused"] == 1.0 and strict.metrics()["false_refusals"] == 0.5
+    table = risk_coverage_table([report])
+    assert "| s | 33% / 100% |" in table and "100% / 33%" in table

@@ -1,11 +1,15 @@
-"""The answer engine: the model reads the article and writes a short answer; the code verifies it.
+"""The answer engine: the model reads the article and answers; the code verifies before anything is shown.
 
-1. The best retrieved sentence is quoted at once, framed in the asker's language.
-2. The model reads the article (whole, from an evaluated prefix kept on disk, when it fits the context)
-   and answers in the asker's language, or says NOT_IN_ARTICLE.
-3. The code refuses when the model says so, or when its first token leaned that way (a measured
-   threshold); checks that the answer is in the asker's language and that its numbers and names stand in
-   the article; and resolves the [n] markers itself, to the article sentences holding the answer.
+1. The best retrieved sentence is shown at once, framed, while the model reads.
+2. The model reads the article (from an evaluated prefix kept on disk, when it fits the context) and
+   answers in the article's language, or says NOT_IN_ARTICLE (bot.engine.reader).
+3. The code checks that answer against the article, where both are in one language: its numbers and
+   names stand there (bot.engine.verify), it adds something to the question, and its own words are the
+   article's (bot.engine.support). A learned model turns the pass's signals into the probability that the
+   answer is right (bot.engine.answerability); below the operator's strictness, the bot says the article
+   does not say.
+4. An asker of another language gets the checked answer restated in theirs; its numbers must stay.
+5. The [n] markers are resolved by code, to the sentences holding the answer (bot.engine.citing).
 
 It knows nothing of Telegram, so the CLI, the eval and the bench drive it the same way.
 """
@@ -14,41 +18,34 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
 
+from bot.engine.answerability import Answerability, Signals
+from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import Message, TextModel
 from bot.engine.prompts import phrase, render_file
+from bot.engine.reader import Reader, Reading, marks_refusal, numbered
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
-from bot.engine.text import content_words, stem
-from bot.engine.verify import ArticleFacts, answer_facts
-from bot.errors import QuestionError
+from bot.engine.support import ArticleWords, new_numbers, own_stems
+from bot.engine.verify import ArticleFacts, numbers_in
+from bot.errors import ModelLoadError, QuestionError
 from store.chunking import article_checksum, split_paragraphs
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-REFUSAL_MARK = "NOT_IN_ARTICLE"
-# Refuse when the model's first token is NOT_IN_ARTICLE's with at least this probability, even when it
-# wrote an answer: measured on the public eval sets (README, "Refusal").
-REFUSAL_PROBABILITY = 0.15
 # Tokens kept free for the question, a follow-up and the answer when deciding if the article fits.
 RESERVED_TOKENS = 384
-MAX_CITATIONS = 3
-# An answer in the article's language whose own words (beyond the question's) are mostly not the
-# article's says something the article does not ("crêpes … farine, lait, beurre"). Across languages, an
-# answer this far (e5 cosine) from every sentence of the article is about something else: measured,
-# verified answers sat at 0.78 and above, "Crêpes are made with flour…" 0.73. README, "Refusal".
+# An answer whose own words are mostly not the article's says something the article does not
+# ("crêpes … farine, lait, beurre"); below this share it is refused whatever the learned score says.
 ARTICLE_WORD_SHARE = 1 / 3
-CROSS_LINGUAL_SIMILARITY = 0.75
-_MARKER = re.compile(r"\s*\[\d+\]")
+DEFAULT_CONFIDENCE = 0.5
+# What a model call may raise that the asker should survive: llama.cpp's runtime errors, a model server
+# gone (ModelLoadError, OSError), a reply it cannot decode.
+MODEL_FAILURES = (RuntimeError, ValueError, OSError, ModelLoadError)
 
 
 class Engine:
@@ -65,7 +62,8 @@ class Engine:
         top_k: int = 4,
         max_question_chars: int = 500,
         max_answer_tokens: int = 64,
-        refusal_probability: float = REFUSAL_PROBABILITY,
+        min_confidence: float = DEFAULT_CONFIDENCE,
+        answerability: Answerability | None = None,
         states: StateFiles | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -75,30 +73,21 @@ class Engine:
         self.article_paragraphs = [text for _, text in split_paragraphs(article_text)]
         self.article_language = language or guesser.detect(article_text[:2000])
         self._facts = ArticleFacts(article_text, self.article_language)
-        self._article_stems = {stem(word) for word in content_words(article_text)}
         self._retriever = retriever
+        self._words = ArticleWords([chunk.text for chunk in retriever.chunks])
         self._model = model
+        self._reader = Reader(model, max_answer_tokens)
         self._guesser = guesser
         self._top_k = top_k
         self._max_question_chars = max_question_chars
-        self._max_answer_tokens = max_answer_tokens
-        self._refusal_probability = refusal_probability
+        self.min_confidence = min_confidence
+        self._answerability = answerability or Answerability.load()
         self._states = states
         self._clock = clock
-        numbered = _numbered(self.article_paragraphs)
+        self._whole_article = numbered(self.article_paragraphs)
         budget = model.context_size - RESERVED_TOKENS - max_answer_tokens
-        self.reads_whole_article = model.count_tokens(numbered) <= budget
+        self.reads_whole_article = model.count_tokens(self._whole_article) <= budget
         self.article_read = "not yet"  # then how warm_up read it: "evaluated", "loaded" or "kept"
-        self._whole_article = numbered
-
-    @classmethod
-    def from_settings(cls, settings: Settings, model: TextModel | None = None) -> Engine:
-        """The engine of the default article (ARTICLE_PATH), indexed if needed, with its article read."""
-        from bot.engine.library import Library
-
-        engine = Library.from_settings(settings, model).engine()
-        engine.warm_up()
-        return engine
 
     def warm_up(self, progress: Callable[[int, int], None] | None = None) -> None:
         """Evaluate the article's prompt prefix once (or load it from disk), so no asker pays for it; then
@@ -112,14 +101,14 @@ class Engine:
         articles share one model, so each answer calls this first; it is instant when already kept."""
         if not self.reads_whole_article:
             return self.article_read
-        system = self._system(self._whole_article)
+        system = Reader.system(self._whole_article)
         state_file = None
         if self._states:  # one file per model and prompt: a changed template or article is read anew
             key = hashlib.sha256(f"{self._model.name}\n{system[0]['content']}".encode()).hexdigest()[:24]
             state_file = self._states.path(key)
         try:
             self.article_read = self._model.keep_prefix(system, state_file, progress)
-        except Exception:
+        except MODEL_FAILURES:
             logger.warning("reading the article ahead failed; the first answer will be slower", exc_info=True)
         if state_file and self._states:
             self._states.used(state_file)
@@ -171,153 +160,134 @@ class Engine:
         text = self.check_question(question, language)
         timings = Timings()
 
-        def finish(answer: str, citations: list[Citation], refused: bool, method: str) -> Answer:
+        def finish(answer: str, cited: list[Citation], method: str, **checked: object) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
-            return Answer(text, answer, refused, language, citations, timings, method, self.name)
+            refused = method.startswith("refusal:")
+            result = Answer(text, answer, refused, language, cited, timings, method, self.name)
+            for key, value in checked.items():
+                setattr(result, key, value)
+            return result
 
-        def refusal(check: str) -> Answer:
-            return finish(phrase("refusal", language), [], True, f"refusal:{check}")
+        def refusal(check: str, **checked: object) -> Answer:
+            return finish(phrase("refusal", language), [], f"refusal:{check}", **checked)
 
-        # A name the article never mentions, asked in the article's own language (where names are spelled
-        # alike): the article cannot answer about it. Across languages names change ("NATO", "OTAN").
-        if language == self.article_language and self._facts.unknown_names(text):
-            logger.debug("refusing %r: the article never names %s", text, self._facts.unknown_names(text))
-            yield refusal("unknown-name")
-            return
         query = f"{follow_up.question} {text}" if follow_up else text
         passages = self._retriever.retrieve(query, self._top_k)
         timings.retrieve_ms = (self._clock() - started) * 1000
         if not passages:
             yield refusal("no-passage")
             return
-        best = passages[:1]
-        quote_citations, markers = _citations(best)
-        quoted = phrase("extractive", language, marker=markers, quote=best[0].text)
+        quote_citations, markers = citations(passages[:1])
+        quoted = phrase("extractive", language, marker=markers, quote=passages[0].text)
         timings.first_token_ms = (self._clock() - started) * 1000
         yield quoted
 
-        messages = self._messages(text, language, passages, follow_up)
+        messages = self._reader.messages(self._article_for(passages), text, self.article_language, follow_up)
         try:
             self.read_article()
-            reply = self._read(messages)
-            leaning = self._model.next_token_probabilities(messages, [REFUSAL_MARK])[0]
-        except Exception:
+            reading = self._reader.read(messages)
+        except MODEL_FAILURES:
             logger.warning("the model failed; quoting the passage instead", exc_info=True)
-            yield finish(quoted, quote_citations, False, "extractive")
+            yield finish(quoted, quote_citations, "extractive")
             return
-        verdict = self._verdict(reply, leaning, text, language)
-        logger.debug("%r: reply %r, refusal lean %.3f: %s", text, reply, leaning, verdict)
-        if verdict == "quote":
-            yield finish(quoted, quote_citations, False, "extractive")
+        reply = reading.reply
+        logger.debug("%r: reply %r, refusal lean %.3f", text, reply, reading.refusal_lean)
+        if not reply or marks_refusal(reply):
+            yield refusal("model")
             return
-        if verdict != "answer":
-            yield refusal(verdict)
+        check = self._check(reply, reading, text, language, passages[0].score)
+        if isinstance(check, str):
+            yield refusal(check)
             return
-        cited = self._supporting(reply, text, language)
-        citations, markers = _citations(cited)
-        yield finish(f"{reply} {markers}", citations, False, "model")
+        signals, best = check
+        confidence = self._answerability.probability(signals)
+        checked = {"candidate": reply, "confidence": confidence, "signals": signals.to_record()}
+        if confidence < self.min_confidence:
+            yield refusal("confidence", **checked)
+            return
+        shown, method = reply, "model"
+        # An answer already in the asker's language (or only names and numbers) needs no restating.
+        if language != self.article_language and not self._guesser.is_language(reply, language):
+            shown, method = self._restated(messages, reply, text, language)
+            if not shown:
+                yield refusal("adds-nothing", **checked)
+                return
+            checked["candidate"] = shown
+        cited = supporting(self._retriever, self._facts, reply, text, self.article_language, best)
+        cited_records, markers = citations(cited)
+        yield finish(f"{shown} {markers}", cited_records, method, **checked)
 
-    def _verdict(self, reply: str, leaning: float, question: str, language: str) -> str:
-        """ "answer" (verified), "quote" (not verifiable: show the quoted sentence) or the refusing check."""
-        if not reply or _marks_refusal(reply):
-            return "model"
-        if leaning >= self._refusal_probability:
-            return "leaning"
-        unsupported = self._facts.unsupported(reply, language, question)
-        numbers = [fact for fact in unsupported if fact.kind == "number"]
-        if numbers or (unsupported and language == self.article_language):
+    def _check(
+        self, reply: str, reading: Reading, question: str, language: str, question_similarity: float
+    ) -> str | tuple[Signals, Passage | None]:
+        """The refusing check's name, or the signals of an answer that passed, with the sentence that holds
+        most of its words."""
+        cross_lingual = language != self.article_language
+        # The reply is in the article's language, so its names are spelled as the article's.
+        asked = "" if cross_lingual else question
+        if self._facts.unsupported(reply, self.article_language, asked):
             return "facts"
-        if not self._stands_in_article(reply, question, language):
+        support = self._words.support(reply, asked)
+        if support.adds_nothing:
+            return "adds-nothing"
+        if support.own_words >= 2 and support.article_share < ARTICLE_WORD_SHARE:
             return "off-article"
-        # Across languages a name may be a translation ("February", "NATO" for "février", "OTAN"): one the
-        # article does not spell alike cannot be verified, so the asker gets the quoted sentence instead.
-        if unsupported or not self._guesser.is_language(reply, language):
-            return "quote"
-        return "answer"
+        unknown = 0 if cross_lingual else len(self._facts.unknown_names(question))
+        signals = Signals(
+            refusal_lean=reading.refusal_lean,
+            first_token=reading.first_token,
+            question_similarity=question_similarity,
+            answer_similarity=self._retriever.best_similarity(reply),
+            sentence_share=support.sentence_share,
+            article_share=support.article_share,
+            own_words=support.own_words,
+            unknown_names=unknown,
+            cross_lingual=cross_lingual,
+        )
+        best = None
+        if support.best_sentence >= 0:
+            best = self._retriever.passage(self._retriever.chunks[support.best_sentence].chunk_id)
+        return signals, best
+
+    def _restated(self, messages: list[Message], reply: str, question: str, language: str) -> tuple[str, str]:
+        """The checked answer in the asker's language, its numbers kept; the answer as it is (in the
+        article's language) when the restatement is not in theirs or changed a number; "" when it only
+        says the question again."""
+        try:
+            restated = self._reader.restate(messages, reply, language)
+        except MODEL_FAILURES:
+            logger.warning("the model failed to restate the answer; showing it as checked", exc_info=True)
+            return reply, "model:article-language"
+        kept = numbers_in(restated) <= numbers_in(reply) | {
+            n for n in numbers_in(restated) if self._facts.holds_number(n)
+        }
+        if not restated or marks_refusal(restated) or not kept:
+            return reply, "model:article-language"
+        if not self._guesser.is_language(restated, language):
+            return reply, "model:article-language"
+        if not own_stems(restated, question) and not new_numbers(restated, question):
+            return "", "refusal"
+        return restated, "model"
 
     def suggest_question(self, language: str) -> str | None:
         """A short question the article answers, in the language, to show a new reader; None if the model
         wrote something else. Only a suggestion: its answer is verified when it is asked."""
-        messages = self._system(
+        messages = Reader.system(
             self._whole_article if self.reads_whole_article else self.article_paragraphs[0]
         )
         prompt = render_file("suggest_user.txt", language=language_name(language))
         messages.append({"role": "user", "content": prompt.strip()})
         try:
             self.read_article()
-            question = self._read(messages)
-        except Exception:
+            question = self._reader.first_line(messages)
+        except MODEL_FAILURES:
             logger.warning("the model could not suggest a question", exc_info=True)
             return None
         question = question.strip().strip('"«»“”').strip()
         return question if question.endswith(("?", "？", "؟")) and 8 <= len(question) <= 160 else None
 
-    def _read(self, messages: list[Message]) -> str:
-        """The model's first line, without the markers it may copy from the numbered article."""
-        reply = ""
-        for piece in self._model.stream(messages, max_tokens=self._max_answer_tokens):
-            reply += piece
-            if "\n" in reply.strip():
-                break
-        return _MARKER.sub("", reply.strip().split("\n")[0]).strip()
-
-    def _stands_in_article(self, reply: str, question: str, language: str) -> bool:
-        """In the article's language, most of the answer's own words are the article's; in another, it is
-        close to one of the article's sentences."""
-        if language != self.article_language:
-            return self._retriever.best_similarity(reply) >= CROSS_LINGUAL_SIMILARITY
-        asked = {stem(word) for word in content_words(question)}
-        own = [word for word in content_words(reply) if stem(word) not in asked]
-        if len(own) < 2:
-            return True
-        return sum(stem(word) in self._article_stems for word in own) >= ARTICLE_WORD_SHARE * len(own)
-
-    def _supporting(self, reply: str, question: str, language: str) -> list[Passage]:
-        """The article sentences that hold the answer: the nearest to question and answer, then for each
-        number or name of the answer that it lacks, the nearest sentence holding it."""
-        candidates = self._retriever.retrieve(f"{question} {reply}", len(self._retriever.chunks))
-        cited = candidates[:1]
-        for fact in answer_facts(reply, language):
-            if any(self._facts.sentence_holds(p.text, fact) for p in cited):
-                continue
-            holder = next((p for p in candidates if self._facts.sentence_holds(p.text, fact)), None)
-            if holder and len(cited) < MAX_CITATIONS:
-                cited.append(holder)
-        return cited
-
-    def _messages(
-        self, question: str, language: str, passages: list[Passage], follow_up: Exchange | None
-    ) -> list[Message]:
-        """The article first (identical for every question, so its evaluated prefix is reused), then the
-        previous exchange if any, then the question."""
+    def _article_for(self, passages: list[Passage]) -> str:
+        """The whole article when it fits; else the paragraphs of the retrieved sentences, in order."""
         if self.reads_whole_article:
-            article = self._whole_article
-        else:  # a long article: the paragraphs of the retrieved sentences, in article order
-            wanted = sorted({p.paragraph for p in passages})
-            article = "\n\n".join(f"[{i + 1}] {self.article_paragraphs[i]}" for i in wanted)
-        messages = self._system(article)
-        if follow_up:
-            messages.append({"role": "user", "content": follow_up.question})
-            messages.append({"role": "assistant", "content": _MARKER.sub("", follow_up.answer)})
-        user = render_file("reader_user.txt", question=question, language=language_name(language))
-        messages.append({"role": "user", "content": user.strip()})
-        return messages
-
-    def _system(self, article: str) -> list[Message]:
-        return [{"role": "system", "content": render_file("reader_system.txt", article=article).strip()}]
-
-
-def _marks_refusal(reply: str) -> bool:
-    """NOT_IN_ARTICLE, or the model's paraphrase of it ("Not in article.", "not_in_the_article")."""
-    letters = re.sub(r"[\W_]+", "", reply).lower()
-    return REFUSAL_MARK in reply or letters.startswith(("notinarticle", "notinthearticle"))
-
-
-def _numbered(paragraphs: list[str]) -> str:
-    return "\n\n".join(f"[{i + 1}] {text}" for i, text in enumerate(paragraphs))
-
-
-def _citations(passages: list[Passage]) -> tuple[list[Citation], str]:
-    """Numbered citations for the passages, and their markers: "[1][2]"."""
-    citations = [Citation(n, p.paragraph, p.sentence, p.text, p.chunk_id) for n, p in enumerate(passages, 1)]
-    return citations, "".join(f"[{c.n}]" for c in citations)
+            return self._whole_article
+        return numbered(self.article_paragraphs, sorted({p.paragraph for p in passages}))

@@ -6,6 +6,7 @@ collection, its own Engine (kept for the most recently used few) and its own sav
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -35,6 +36,13 @@ ENGINES_KEPT = 8  # each holds an article's sentences, BM25 index and facts: sma
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,46}[a-z0-9]$")
 
 
+def default_engine(settings: Settings, model: TextModel | None = None) -> Engine:
+    """The engine of the default article (ARTICLE_PATH), indexed if needed, with its article read."""
+    engine = Library.from_settings(settings, model).engine()
+    engine.warm_up()
+    return engine
+
+
 def reader(settings: Settings) -> LlamaModel | ServerModel:
     """The model the settings name, not loaded yet: a server with LLM_BASE_URL, else the GGUF in-process."""
     from bot.engine.llm import LlamaModel
@@ -50,6 +58,11 @@ def check_name(name: str) -> str:
             f"{name!r} is not a usable article name: use 3 to 48 lowercase letters, digits and dashes"
         )
     return name
+
+
+def owner_tag(owner: str) -> str:
+    """Six characters standing for an owner in its articles' names, without showing who it is."""
+    return hashlib.sha256(owner.encode("utf-8")).hexdigest()[:6]
 
 
 class Library:
@@ -119,7 +132,7 @@ class Library:
                 "top_k": settings.top_k,
                 "max_question_chars": settings.max_question_chars,
                 "max_answer_tokens": settings.max_answer_tokens,
-                "refusal_probability": settings.refusal_probability,
+                "min_confidence": settings.answer_confidence,
                 "retrieval_mode": settings.retrieval_mode,
             },
         )
@@ -146,12 +159,19 @@ class Library:
         document: Document,
         name: str | None = None,
         progress: Callable[[int, int], None] | None = None,
+        *,
+        owner: str | None = None,
     ) -> IngestReport:
         """Index the document under name (default: a slug of its title). The same text under the same name
-        changes nothing; a changed one replaces it."""
+        changes nothing; a changed one replaces it.
+
+        An owner (a chat that pasted or uploaded the document) gets names of its own: the slug ends with a
+        tag of the owner, so that no one else's article can ever take the name, nor this one theirs."""
         checksum = article_checksum(document.text)
         if name is None:  # a title's slug; another article already under it (not an update) keeps it
             name = slugify(document.title)
+            if owner is not None:
+                name = f"{name[:41].rstrip('-')}-{owner_tag(owner)}"
             taken = self.articles.get(name)
             if (
                 taken is not None

@@ -53,16 +53,23 @@ class Answer:
     language: str
     citations: list[Citation] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
-    # How the answer was made: "model" (a verified model answer), "extractive" (the best sentence quoted),
-    # or "refusal:<check>" (the check that refused: "model", "leaning", "facts", "unknown-name"). For the
-    # eval and debugging; like `article`, not part of the JSON contract.
+    # How the answer was made: "model" (a verified model answer), "model:article-language" (verified, but
+    # its restatement in the asker's language was not), "extractive" (the best sentence quoted, when the
+    # model failed), or "refusal:<check>" (the check that refused: "model", "facts", "adds-nothing",
+    # "off-article", "confidence"). For the eval and debugging; not part of the JSON contract.
     method: str = "model"
     article: str = ""  # the name of the article that answered
+    # The checked answer before the strictness threshold (shown or not), the answerability model's
+    # probability that it is right, and the signals it was computed from: for the eval's risk-coverage
+    # table and the answerability model's training. Not part of the JSON contract either.
+    candidate: str = ""
+    confidence: float | None = None
+    signals: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data.pop("method")
-        data.pop("article")  # the JSON contract of `ask --json` predates several articles
+        for internal in ("method", "article", "candidate", "confidence", "signals"):
+            data.pop(internal)  # the JSON contract of `ask --json` predates them
         return data
 
     def to_record(self) -> dict[str, Any]:

@@ -17,6 +17,24 @@ CJK_RANGES = "\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 CJK = re.compile(f"[{CJK_RANGES}]")
 
 
+def _uppercase_ranges() -> str:
+    """Every Unicode uppercase and titlecase letter, as a regex class body: Ł, Ż, Š, İ, Ω, Ж…"""
+    codes = [c for c in range(0x10000) if chr(c).isupper() or unicodedata.category(chr(c)) == "Lt"]
+    ranges, start, last = [], codes[0], codes[0]
+    for code in codes[1:]:
+        if code != last + 1:
+            ranges.append((start, last))
+            start = code
+        last = code
+    ranges.append((start, last))
+    return "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges
+    )
+
+
+UPPERCASE = _uppercase_ranges()
+
+
 def fold(text: str) -> str:
     """Lower case without accents, typographic apostrophes made plain: 'Crimée' -> 'crimee'."""
     text = text.replace("’", "'").replace("œ", "oe").replace("Œ", "Oe")

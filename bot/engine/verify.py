@@ -14,12 +14,12 @@ from functools import cached_property
 from anyascii import anyascii
 from num2words import num2words
 
-from bot.engine.text import CJK_RANGES, fold
+from bot.engine.text import CJK_RANGES, UPPERCASE, fold
 
 _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 # A run of words that start with a capital: a name, a place, an acronym ("Emmanuel Macron" is one name).
 # (a name in Latin letters ends where CJK characters, glued to it, begin: "HD使用的")
-_CAPITAL = rf"[A-ZÀ-ÖØ-ÞΑ-ΩА-ЯЁЄІЇҐ](?:(?![{CJK_RANGES}])[\w'’-])*"
+_CAPITAL = rf"[{UPPERCASE}](?:(?![{CJK_RANGES}])[\w'’-])*"
 _CAPITALISED = re.compile(rf"(?<![\w.-]){_CAPITAL}(?: {_CAPITAL})*")
 _SENTENCE_START = re.compile(r"(^|[.!?:;»«\"“”()\n¿¡]\s*)$")
 # Where every noun takes a capital, case does not tell a name: only numbers are checked there.
@@ -113,8 +113,11 @@ class ArticleFacts:
         return missing
 
     def unknown_names(self, question: str) -> list[str]:
-        """Names a question asks about that the article never mentions (in any spelling it shares)."""
-        return [name for name in names_in(question) if not self.holds_name(name)]
+        """Names a question asks about that the article never mentions (in any spelling it shares). A
+        lone capital letter ("I") is no name, and where every noun takes a capital none is told."""
+        if self.language in NOUN_CAPITALISING_LANGUAGES:
+            return []
+        return [name for name in names_in(question) if len(name) > 1 and not self.holds_name(name)]
 
     def sentence_holds(self, sentence: str, fact: Unsupported | str) -> bool:
         """Does one sentence of the article hold this number or name?"""

@@ -1,0 +1,96 @@
+"""The probability that a checked answer is right, from signals of the same pass: a small logistic model.
+
+Its weights are learned from public training data (evals/train/, never the reported eval sets) by
+scripts/train_answerability.py, per reader model, and shipped as a small JSON file; anyone can retrain them
+for another GGUF. The operator's strictness (ANSWER_CONFIDENCE) is the least probability shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.errors import PromptError
+from bot.paths import PROMPTS_DIR
+
+logger = logging.getLogger(__name__)
+
+WEIGHTS_FILE = PROMPTS_DIR / "answerability.json"
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What one answer's pass tells, each value language-blind."""
+
+    refusal_lean: float  # P(the reply opens with NOT_IN_ARTICLE)
+    first_token: float  # P(the reply's own first token)
+    question_similarity: float  # retrieval score of the best sentence for the question
+    answer_similarity: float  # e5 cosine of the answer to its nearest sentence
+    sentence_share: float  # share of the answer's own words in one sentence
+    article_share: float  # share of the answer's own words in the article
+    own_words: int  # the answer's words that the question does not say
+    unknown_names: int  # names the question asks about that the article never writes
+    cross_lingual: bool  # asked in another language than the article's
+
+    def vector(self) -> list[float]:
+        return [
+            math.log10(self.refusal_lean + 1e-4),
+            self.first_token,
+            self.question_similarity,
+            self.answer_similarity,
+            self.sentence_share,
+            self.article_share,
+            math.log1p(self.own_words),
+            float(min(self.unknown_names, 2)),
+            float(self.cross_lingual),
+        ]
+
+    def to_record(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+FEATURES = [
+    "log_refusal_lean",
+    "first_token",
+    "question_similarity",
+    "answer_similarity",
+    "sentence_share",
+    "article_share",
+    "log_own_words",
+    "unknown_names",
+    "cross_lingual",
+]
+
+
+@dataclass(frozen=True)
+class Answerability:
+    """A logistic model over standardized signals."""
+
+    weights: list[float]
+    bias: float
+    means: list[float]
+    scales: list[float]
+    model: str = ""  # the reader it was trained with
+
+    def probability(self, signals: Signals) -> float:
+        z = self.bias
+        for x, w, m, s in zip(signals.vector(), self.weights, self.means, self.scales, strict=True):
+            z += w * (x - m) / s
+        return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
+
+    def save(self, path: Path) -> None:
+        record = {"features": FEATURES, **asdict(self)}
+        path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS_FILE) -> Answerability:
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            if raw.pop("features") != FEATURES:
+                raise PromptError(f"{path} was trained on other signals: retrain it")
+            return cls(**raw)
+        except (OSError, ValueError, TypeError, KeyError) as error:
+            raise PromptError(f"answerability weights {path} are unreadable ({error})") from None

@@ -1,0 +1,92 @@
+"""What the model is asked, and what it says: the prompt laid out for one question, the reply read from it.
+
+The article comes first (identical for every question, so its evaluated prefix is reused), then a previous
+exchange if any, then the question. The model answers in the article's language, where its answer can be
+checked word for word against the article; an asker of another language gets that answer restated in
+theirs by a second, short turn of the same conversation (the article's prefix is reused again).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.engine.language import language_name
+from bot.engine.llm import Message, TextModel
+from bot.engine.prompts import render_file
+from bot.engine.records import Exchange
+
+REFUSAL_MARK = "NOT_IN_ARTICLE"
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The model's reply to a question, and how its first token was distributed."""
+
+    reply: str  # the first line, without [n] markers
+    refusal_lean: float  # probability that the reply opens with NOT_IN_ARTICLE's first token
+    first_token: float  # probability of the reply's own first token: how sure the model was
+
+
+def numbered(paragraphs: list[str], wanted: list[int] | None = None) -> str:
+    """The article as the model sees it: "[1] first paragraph", blank line, "[2] …"."""
+    indexes = range(len(paragraphs)) if wanted is None else wanted
+    return "\n\n".join(f"[{i + 1}] {paragraphs[i]}" for i in indexes)
+
+
+def marks_refusal(reply: str) -> bool:
+    """NOT_IN_ARTICLE, or the model's paraphrase of it ("Not in article.", "not_in_the_article")."""
+    letters = re.sub(r"[\W_]+", "", reply).lower()
+    return REFUSAL_MARK in reply or letters.startswith(("notinarticle", "notinthearticle"))
+
+
+def strip_markers(text: str) -> str:
+    return _MARKER.sub("", text).strip()
+
+
+class Reader:
+    """Lays out the prompts of one article and reads the model's replies to them."""
+
+    def __init__(self, model: TextModel, max_answer_tokens: int) -> None:
+        self._model = model
+        self._max_answer_tokens = max_answer_tokens
+
+    @staticmethod
+    def system(article: str) -> list[Message]:
+        return [{"role": "system", "content": render_file("reader_system.txt", article=article).strip()}]
+
+    def messages(
+        self, article: str, question: str, answer_language: str, follow_up: Exchange | None
+    ) -> list[Message]:
+        messages = self.system(article)
+        if follow_up:
+            messages.append({"role": "user", "content": follow_up.question})
+            messages.append({"role": "assistant", "content": strip_markers(follow_up.answer)})
+        user = render_file("reader_user.txt", question=question, language=language_name(answer_language))
+        messages.append({"role": "user", "content": user.strip()})
+        return messages
+
+    def read(self, messages: list[Message]) -> Reading:
+        """The reply's first line; then the first token's distribution, from the prompt the reply left in
+        the model's context (one token evaluated again, not the prompt)."""
+        reply = self.first_line(messages)
+        openings = [REFUSAL_MARK, reply] if reply else [REFUSAL_MARK]
+        probabilities = self._model.next_token_probabilities(messages, openings)
+        first = probabilities[1] if reply else probabilities[0]
+        return Reading(reply, probabilities[0], first)
+
+    def restate(self, messages: list[Message], reply: str, language: str) -> str:
+        """The answer put into the asker's language, as the next turn of the same conversation."""
+        turn = render_file("restate_user.txt", language=language_name(language)).strip()
+        follow = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": turn}]
+        return self.first_line(follow)
+
+    def first_line(self, messages: list[Message]) -> str:
+        """The model's first line, without the markers it may copy from the numbered article."""
+        reply = ""
+        for piece in self._model.stream(messages, max_tokens=self._max_answer_tokens):
+            reply += piece
+            if "\n" in reply.strip():
+                break
+        return strip_markers(reply.strip().split("\n")[0])

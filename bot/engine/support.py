@@ -1,0 +1,68 @@
+"""How well the article supports an answer written in its own language: word for word, in any language.
+
+An answer's own words are those the question does not already say. An answer with none adds nothing to
+the question ("How many missiles did Ukraine fire?" -> "Ukraine fired missiles."). An answer whose own
+words stand in no sentence of the article says something the article does not (the model's knowledge).
+Words are compared by a crude, language-blind stem (bot.engine.text.stem), numbers as digit strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine.text import content_words, stem
+from bot.engine.verify import numbers_in
+
+
+def stems(text: str) -> set[str]:
+    return {stem(word) for word in content_words(text)}
+
+
+@dataclass(frozen=True)
+class Support:
+    """What the article holds of an answer's own words."""
+
+    own_words: int  # content words of the answer that the question does not say
+    new_numbers: int  # numbers of the answer that the question does not say
+    article_share: float  # share of the own words found anywhere in the article (1.0 when there are none)
+    sentence_share: float  # share of the own words found in the one sentence that holds most of them
+    best_sentence: int  # index of that sentence, -1 when there is no own word
+
+    @property
+    def adds_nothing(self) -> bool:
+        return self.own_words == 0 and self.new_numbers == 0
+
+
+def _same_word(a: str, b: str) -> bool:
+    """Two stems of one word: "tire" (tiré) and "tires" (tirés) share what the shorter one has."""
+    shared = min(len(a), len(b))
+    return shared >= 3 and a[:shared] == b[:shared]
+
+
+def own_stems(answer: str, question: str) -> list[str]:
+    """The stems of the answer's words that the question does not say."""
+    asked = stems(question)
+    own = (stem(word) for word in content_words(answer))
+    return [s for s in own if s not in asked and not any(_same_word(s, a) for a in asked)]
+
+
+def new_numbers(answer: str, question: str) -> int:
+    return len(numbers_in(answer) - numbers_in(question))
+
+
+class ArticleWords:
+    """The stems of each sentence of the article, to measure answers against."""
+
+    def __init__(self, sentences: list[str]) -> None:
+        self._sentences = [stems(sentence) for sentence in sentences]
+        self._article = set().union(*self._sentences) if self._sentences else set()
+
+    def support(self, answer: str, question: str) -> Support:
+        own = own_stems(answer, question)
+        numbers = new_numbers(answer, question)
+        if not own:
+            return Support(0, numbers, 1.0, 1.0, -1)
+        in_article = sum(s in self._article for s in own) / len(own)
+        shares = [sum(s in sentence for s in own) / len(own) for sentence in self._sentences]
+        best = max(range(len(shares)), key=shares.__getitem__) if shares else -1
+        return Support(len(own), numbers, in_article, shares[best] if shares else 0.0, best)
