@@ -39,6 +39,11 @@ class SourceError(ArticlebotError):
     message names the source and the problem."""
 
 
+class NotAnArticle(SourceError):
+    """The source has text, but it does not read as an article: too short, without sentences, or the same
+    few words over and over. In Telegram such a pasted text is taken as a (too long) question instead."""
+
+
 class UnknownArticle(ArticlebotError):
     """No article by that name: `name` is what was asked for."""
 

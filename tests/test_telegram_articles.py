@@ -50,6 +50,11 @@ async def read_status(bot, chat_id: int, mark: str = "✅", timeout: float = 240
     )
 
 
+def card_name(card) -> str:
+    """The article's name on its card (✅ title, then "🌐 en · 5 paragraphs · <code>name</code>")."""
+    return parse_html(card.params["text"]).split("· ")[-1].split("\n")[0].strip()
+
+
 async def test_each_chat_answers_from_its_own_article_across_a_restart(
     standin, open_library, engine, tmp_path
 ):
@@ -227,3 +232,34 @@ async def test_group_article_is_set_with_read_by_its_admins(standin, open_librar
                 what="/article in the group",
             )
             assert PANTHERS in parse_html(header[-1].params["text"])
+
+
+async def test_a_long_message_that_is_not_an_article_keeps_the_chats_article(standin, library, engine):
+    spam = "pourquoi " * 700
+    french = {"id": 3401, "is_bot": False, "first_name": "Léa", "language_code": "fr"}
+    async with running_bot(standin, library, status_interval=0.2) as bot:
+        await bot.message(f"Weekly digest\n\n{SUPER_BOWL}", chat_id=3401, user=french)
+        [card] = await read_status(bot, 3401)
+        await bot.message(spam, chat_id=3401, user=french)
+        reply = await bot.standin.wait_for(
+            lambda calls: [
+                c for c in calls if c.ok and c.params.get("chat_id") == 3401 and "✋" in c.params["text"]
+            ],
+            what="the reply to a long text that is not an article",
+        )
+        said = parse_html(reply[-1].params["text"])
+        assert "ne ressemble pas à un article" in said and "6300" in said, said
+        await bot.message("/article", chat_id=3401, user=french)
+        header = await bot.standin.wait_for(
+            lambda calls: [c for c in calls if c.ok and c.params.get("text", "").startswith("📄")],
+            what="/article",
+        )
+        assert card_name(card) in parse_html(header[-1].params["text"]), "the chat keeps its article"
+        # Nothing was read: the only status message is the one of the article pasted first.
+        assert len([t for t in texts(standin, 3401) if t.startswith("📥")]) == 1
+
+        # A sentence pasted over and over has sentences, but not the words of an article.
+        await bot.message("What did the minister say? " * 60, chat_id=3402)
+        repeated = await bot.wait_call("sendMessage", chat_id=3402, timeout=10)
+        assert "does not read as an article" in repeated.params["text"]
+        assert not standin.ok_calls("editMessageText", chat_id=3402)

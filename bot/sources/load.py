@@ -116,10 +116,11 @@ def load_bytes(data: bytes, filename: str, source: str, limits: SourceLimits) ->
 
 
 def load_text(text: str, source: str, limits: SourceLimits) -> Document:
-    """Pasted text: a short first line standing alone is the title, else its first words are."""
+    """Pasted text: a short first line standing alone is the title, else its first words are. It must read
+    as an article, as a page must (NotAnArticle)."""
     if not text.strip():
         raise fail(source, "the text is empty")
-    return make_document(None, text_paragraphs(text), source, limits)
+    return make_document(None, text_paragraphs(text), source, limits, check_article=True)
 
 
 def load_source(source: str, limits: SourceLimits, *, progress: Progress | None = None) -> Document:

@@ -141,15 +141,19 @@ class Questions:
             if is_link_to_read(text, links):
                 await self.front.reading.read_link(update, context, links[0])
                 return
-            if len(text) >= self.front.settings.article_min_chars:
-                await self.front.reading.read_text(update, context, text)
+            long = len(text) >= self.front.settings.article_min_chars
+            if long and await self.front.reading.read_text(update, context, text):
                 return
+            # Not an article: a question, unless it is too long for one.
             if len(text) > self.front.settings.max_question_chars:
                 limits = {
                     "limit": self.front.settings.max_question_chars,
                     "min": self.front.settings.article_min_chars,
                 }
-                await message.reply_text(say("between", user_language(update), length=len(text), **limits))
+                reply = say(
+                    "not_article" if long else "between", user_language(update), length=len(text), **limits
+                )
+                await message.reply_text(reply)
                 return
         else:
             mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)

@@ -17,7 +17,7 @@ from telegram import Message, MessageEntity, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot.errors import ArticlebotError
+from bot.errors import ArticlebotError, NotAnArticle, SourceError
 from bot.telegram.commands import Context, user_language
 from bot.telegram.render import escape, lead_of, say
 
@@ -107,7 +107,8 @@ class Reading:
         elif links:
             await self.read_link(update, context, links[0])
         elif target is not None and target.text and len(target.text) >= self.front.settings.article_min_chars:
-            await self.read_text(update, context, target.text)
+            if not await self.read_text(update, context, target.text):
+                await message.reply_text(say("read_not_article", lang))
         else:
             await message.reply_text(say("read_usage", lang))
 
@@ -117,11 +118,21 @@ class Reading:
 
         await self._read(update, load, "read_fetching")
 
-    async def read_text(self, update: Update, context: Context, text: str) -> None:
-        def load(report: Report) -> Document:
-            return self.front.library.load_text(text, "telegram:text")
-
-        await self._read(update, load, "read_file")
+    async def read_text(self, update: Update, context: Context, text: str) -> bool:
+        """A pasted or forwarded article: False, with nothing done or said, if the text does not read as
+        one (no sentences, the same few words over and over), so that the chat keeps its article."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None:
+            return True
+        try:  # a few milliseconds for a message's 4096 characters at most
+            document = self.front.library.load_text(text, "telegram:text")
+        except NotAnArticle:
+            return False
+        except SourceError as error:
+            await message.reply_text(say("read_failed", user_language(update), reason=escape(str(error))))
+            return True
+        await self._read(update, lambda report: document, "read_file")
+        return True
 
     async def _read_document(self, update: Update, context: Context, message: Message) -> None:
         document, limit = message.document, self.front.settings.max_source_bytes
