@@ -8,12 +8,15 @@ import pytest
 
 from bot.paths import PUBLIC_SETS
 from bot.sources import SourceLimits
+from bot.telegram.chats import ChatArticles
+from bot.telegram.reading import owner
 from tests.botapi_standin import parse_html
 from tests.site import news_page, serve_site
 from tests.telegram_fixtures import running_bot
 
 SUPER_BOWL = (PUBLIC_SETS / "xquad-en-super-bowl-50.txt").read_text(encoding="utf-8")
 MUSEVENI = (PUBLIC_SETS / "piaf-fr-yoweri-museveni.txt").read_text(encoding="utf-8")
+NORMANS = (PUBLIC_SETS / "squad2-en-normans.txt").read_text(encoding="utf-8")
 PANTHERS = "Panthers defense ranked sixth in the league"
 POINTS = "How many points did the Panthers defense give up?"
 GROWTH = "Quelle croissance moyenne l'Ouganda a-t-il connue dans les années 1990 ?"
@@ -34,25 +37,22 @@ def texts(standin, chat_id: int) -> list[str]:
     ]
 
 
-async def read_status(bot, chat_id: int, mark: str = "✅", timeout: float = 240.0):
-    """The status message's final edit: ✅ and the article's card, or ⚠️ and the problem."""
-    return await bot.standin.wait_for(
-        lambda calls: [
+async def read_status(bot, chat_id: int, mark: str = "✅", timeout: float = 240.0, count: int = 1):
+    """The status messages' final edits (at least `count`): ✅ and the article's card, or ⚠️ and the
+    problem."""
+
+    def finished(calls):
+        found = [
             c
             for c in calls
             if c.ok
             and c.method == "editMessageText"
             and c.params.get("chat_id") == chat_id
             and c.params["text"].startswith(mark)
-        ],
-        timeout=timeout,
-        what=f"{mark} in chat {chat_id}",
-    )
+        ]
+        return found if len(found) >= count else None
 
-
-def card_name(card) -> str:
-    """The article's name on its card (✅ title, then "🌐 en · 5 paragraphs · <code>name</code>")."""
-    return parse_html(card.params["text"]).split("· ")[-1].split("\n")[0].strip()
+    return await bot.standin.wait_for(finished, timeout=timeout, what=f"{count} {mark} in chat {chat_id}")
 
 
 async def test_each_chat_answers_from_its_own_article_across_a_restart(
@@ -232,6 +232,62 @@ async def test_group_article_is_set_with_read_by_its_admins(standin, open_librar
                 what="/article in the group",
             )
             assert PANTHERS in parse_html(header[-1].params["text"])
+
+
+def card_name(card) -> str:
+    """The article's name on its card (✅ title, then "🌐 en · 5 paragraphs · <code>name</code>")."""
+    return parse_html(card.params["text"]).split("· ")[-1].split("\n")[0].strip()
+
+
+async def test_two_chats_pasting_under_the_same_first_line_keep_their_own_articles(
+    standin, library, engine, tmp_path
+):
+    """Two users paste different texts whose first line is the same: each keeps its own article, and an
+    article pasted before the upgrade (source telegram:text, named by its title alone) is left alone."""
+    heading = "Weekly science digest"
+    before = library.ingest(library.load_text(f"{heading}\n\n{NORMANS}", "telegram:text")).record
+    state = tmp_path / "chats.sqlite3"
+    ChatArticles(state).use(3303, before.name)  # a chat that pasted it before the upgrade
+    async with running_bot(standin, library, {"chat_state_path": state}, status_interval=0.2) as bot:
+        await bot.message(f"{heading}\n\n{SUPER_BOWL}", chat_id=3301)
+        [first] = await read_status(bot, 3301)
+        await bot.message(f"{heading}\n\n{MUSEVENI}", chat_id=3302)
+        [second] = await read_status(bot, 3302)
+        names = card_name(first), card_name(second)
+        assert len(set([*names, before.name])) == 3, names
+
+        await bot.message(POINTS, chat_id=3301)
+        await bot.message(GROWTH, chat_id=3302)
+        [points] = await bot.wait_finals(3301)
+        [growth] = await bot.wait_finals(3302)
+        assert "308" in parse_html(points.params["text"]), points.params["text"]
+        assert "6,5" in parse_html(growth.params["text"]), growth.params["text"]
+
+        # The same text again in the same chat: the same article, not a copy.
+        await bot.message(f"{heading}\n\n{SUPER_BOWL}", chat_id=3301)
+        again = await read_status(bot, 3301, count=2)
+        assert card_name(again[-1]) == names[0]
+
+        # The chat that pasted before the upgrade still has its article.
+        await bot.message("/article", chat_id=3303)
+        shown = await bot.standin.wait_for(
+            lambda calls: [c for c in calls if c.ok and c.params.get("chat_id") == 3303][1:],
+            what="/article in chat 3303",
+        )
+        assert "Rollo" in " ".join(parse_html(call.params["text"]) for call in shown)
+    assert library.record(before.name).sha256 == before.sha256
+
+    # A changed text from the same chat replaces its article; from another chat, it never does.
+    changed = SUPER_BOWL.replace("308", "309")
+    source = f"{owner(3301)}:text"
+    report = library.ingest(library.load_text(f"{heading}\n\n{changed}", source), owner=owner(3301))
+    assert (report.status, report.record.name) == ("reindexed", names[0])
+    report = library.ingest(library.load_text(f"{heading}\n\n{changed}", source), owner=owner(3301))
+    assert (report.status, report.record.name) == ("unchanged", names[0])
+    intruder = library.load_text(f"{heading}\n\n{NORMANS}", f"{owner(3399)}:text")
+    assert library.ingest(intruder, owner=owner(3399)).record.name not in (*names, before.name)
+    assert "309" in library.engine(names[0]).article_text
+    assert "Museveni" in library.engine(names[1]).article_text
 
 
 async def test_a_long_message_that_is_not_an_article_keeps_the_chats_article(standin, library, engine):

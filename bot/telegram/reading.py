@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from telegram import Message, MessageEntity, Update
@@ -50,6 +51,12 @@ def is_link_to_read(text: str, links: list[str]) -> bool:
     """One link and a few words ("look at this: <link>"), not a question that happens to hold a link."""
     rest = _URL.sub(" ", text)
     return len(links) == 1 and "?" not in rest and len(rest.split()) < _LINK_TEXT_WORDS
+
+
+def owner(chat_id: int) -> str:
+    """Who owns a text or a file a chat sent: that chat. Its source starts with this, and its name ends
+    with a tag of it, so no other chat's article can take the name (links stay shared)."""
+    return f"telegram:chat:{chat_id}"
 
 
 def human_size(size: int) -> str:
@@ -116,7 +123,7 @@ class Reading:
         def load(report: Report) -> Document:
             return self.front.library.load(url, progress=report)
 
-        await self._read(update, load, "read_fetching")
+        await self._read(update, load, "read_fetching", owned=False)
 
     async def read_text(self, update: Update, context: Context, text: str) -> bool:
         """A pasted or forwarded article: False, with nothing done or said, if the text does not read as
@@ -125,18 +132,19 @@ class Reading:
         if message is None or chat is None:
             return True
         try:  # a few milliseconds for a message's 4096 characters at most
-            document = self.front.library.load_text(text, "telegram:text")
+            document = self.front.library.load_text(text, f"{owner(chat.id)}:text")
         except NotAnArticle:
             return False
         except SourceError as error:
             await message.reply_text(say("read_failed", user_language(update), reason=escape(str(error))))
             return True
-        await self._read(update, lambda report: document, "read_file")
+        await self._read(update, lambda report: document, "read_file", owned=True)
         return True
 
     async def _read_document(self, update: Update, context: Context, message: Message) -> None:
         document, limit = message.document, self.front.settings.max_source_bytes
-        if document is None or update.effective_message is None:
+        chat = update.effective_chat
+        if document is None or update.effective_message is None or chat is None:
             return
         if document.file_size and document.file_size > limit:
             lang = user_language(update)
@@ -146,11 +154,12 @@ class Reading:
         name = document.file_name or "document"
         file = await document.get_file()
         data = bytes(await file.download_as_bytearray())
+        source = f"{owner(chat.id)}:document:{name}"
 
         def load(report: Report) -> Document:
-            return self.front.library.load_bytes(data, name, f"telegram:document:{name}")
+            return self.front.library.load_bytes(data, name, source)
 
-        await self._read(update, load, "read_file")
+        await self._read(update, load, "read_file", owned=True)
 
     async def _may_read(self, context: Context, chat_id: int, user_id: int) -> bool:
         settings = self.front.settings
@@ -163,9 +172,12 @@ class Reading:
             return False
         return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
-    async def _read(self, update: Update, load: Callable[[Report], Document], first: str) -> None:
+    async def _read(
+        self, update: Update, load: Callable[[Report], Document], first: str, *, owned: bool
+    ) -> None:
         """Load, index and have the model read the article, editing one status message throughout; then
-        make it the chat's article and say so, with its lead and a question to try."""
+        make it the chat's article and say so, with its lead and a question to try. A link is anyone's;
+        a text or a file is `owned` by the chat that sent it."""
         message, chat, user = update.effective_message, update.effective_chat, update.effective_user
         if message is None or chat is None or user is None:
             return
@@ -185,8 +197,9 @@ class Reading:
             document = await front.offload_ingest(
                 load, lambda done, _: set_status("read_downloading", size=human_size(done))
             )
+            ingest = partial(front.library.ingest, owner=owner(chat.id) if owned else None)
             report = await front.offload_ingest(
-                front.library.ingest,
+                ingest,
                 document,
                 None,
                 lambda done, total: set_status("read_indexing", done=done, total=total),
