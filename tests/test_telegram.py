@@ -137,6 +137,7 @@ async def test_inline_query_answers_with_quotes_then_streams_a_generated_answer(
 
     results = answered.params["results"]
     assert 2 <= len(results) <= 50 and answered.params["cache_time"] == 30
+    assert answered.params["is_personal"] is True, "quotes from the asker's article are the asker's"
     assert all(len(result["id"].encode()) <= 64 for result in results)
     generate, quotes = results[0], results[1:]
     key = cache_key(f"{library.default_name}\n{QUESTION}")
@@ -179,6 +180,16 @@ async def test_chosen_inline_result_streams_the_answer(tgbot):
         timeout=180,
         what="the answer in the chosen inline message",
     )
+
+
+async def test_inline_hints_are_personal_too(tgbot):
+    """The hint is in the asker's language: Telegram must not cache it for everyone."""
+    user = tgbot.user(1020, language_code="fr")
+    query_id = f"iq-hint-{user['id']}"
+    await tgbot.standin.push({"inline_query": {"id": query_id, "from": user, "query": " ", "offset": ""}})
+    answered = await tgbot.wait_call("answerInlineQuery", timeout=5, inline_query_id=query_id)
+    assert answered.params["results"] == [] and answered.params["is_personal"] is True
+    assert answered.params["button"]["start_parameter"] == "help"
 
 
 async def test_inline_queries_are_debounced_per_user(standin, library, engine):

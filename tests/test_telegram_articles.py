@@ -92,6 +92,7 @@ async def test_each_chat_answers_from_its_own_article_across_a_restart(
             quotes = [r["input_message_content"]["message_text"] for r in answered.params["results"][1:]]
             assert quotes and all("§" in quote for quote in quotes)
             assert any("308" in quote for quote in quotes)
+            assert answered.params["is_personal"] is True, "Telegram must not show them to anyone else"
 
         async with running_bot(standin, open_library, state) as bot:  # a restart
             for chat_id, title in ((3001, PANTHERS), (3002, "Dans le droit fil")):

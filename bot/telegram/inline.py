@@ -58,9 +58,8 @@ class InlineMode:
             text = engine.check_question(query.query, lang)
         except QuestionError as error:
             hint = say("inline_hint" if error.reason == "empty" else "inline_too_long", lang)
-            await query.answer(
-                [], cache_time=300, button=InlineQueryResultsButton(hint, start_parameter="help")
-            )
+            button = InlineQueryResultsButton(hint, start_parameter="help")
+            await query.answer([], cache_time=300, is_personal=True, button=button)  # in the asker's language
             return
         if not await self.outlasts_debounce(query.from_user.id, ticket):
             return
@@ -72,7 +71,8 @@ class InlineMode:
         lang = await front.offload(engine.detect_language, text)
         cached = await front.model.cached(engine, text)
         results = inline_results(text, key, passages, cached, lang, context.bot.username)
-        await query.answer(results, cache_time=30, is_personal=False)
+        # Quoted from the asker's own article: Telegram must not show them to anyone typing the same query.
+        await query.answer(results, cache_time=30, is_personal=True)
 
     async def answer_inline(
         self, context: Context, inline_message_id: str, article: str | None, question: str
