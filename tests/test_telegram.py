@@ -171,15 +171,22 @@ async def test_inline_query_answers_with_quotes_then_streams_a_generated_answer(
 
 async def test_chosen_inline_result_streams_the_answer(tgbot):
     await tgbot.choose(f"gen:{cache_key(FAST[2])}", FAST[2], "inline-2")
-    await tgbot.standin.wait_for(
-        lambda calls: [
-            c
-            for c in calls
-            if c.ok and c.params.get("inline_message_id") == "inline-2" and c.params.get("reply_markup")
-        ],
+    edits = await tgbot.standin.wait_for(
+        lambda calls: (
+            found
+            if (found := [c for c in calls if c.ok and c.params.get("inline_message_id") == "inline-2"])
+            and "src:" in str(found[-1].params.get("reply_markup"))
+            else None
+        ),
         timeout=180,
         what="the answer in the chosen inline message",
     )
+    # What the chat sees: the message, edited from a first notice into the answer, asked once.
+    first, final = parse_html(edits[0].params["text"]), parse_html(edits[-1].params["text"])
+    assert first.startswith(f"❓ {FAST[2]}") and not edits[0].params.get("reply_markup")
+    assert final.startswith(f"❓ {FAST[2]}") and "Belousov" in final and "[1]" in final
+    assert tgbot.standin.inline_messages["inline-2"]["text"] == edits[-1].params["text"]
+    assert [c for c in edits if "src:" in str(c.params.get("reply_markup"))] == [edits[-1]], "answered once"
 
 
 async def test_inline_hints_are_personal_too(tgbot):
