@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.engine.prompts import load_phrases
+from bot.paths import BUNDLED_ARTICLE
+
 ARTICLEBOT = Path(sys.executable).parent / "articlebot"
 
 
@@ -137,6 +140,12 @@ def test_start_without_a_token_answers_a_question_typed_into_it(cli_tmp):
     assert result.returncode == 0, result.stderr
     assert "TELEGRAM_BOT_TOKEN is not set: starting an interactive session" in result.stderr
     assert "Traceback" not in result.stderr
-    assert "Ask about the article" in result.stdout
-    assert "Kazakhstan" in result.stdout
-    assert "[1] §2, sentence 1: « S'exprimant lors d'une réunion" in result.stdout
+    greeting, answer, *rest = result.stdout.split("\n? ")
+    assert greeting == "Ask about the article (empty line or Ctrl-D to quit)."
+    # The engine's answer to the question, in French: cited ([n] and the quoted sentence) or a refusal.
+    refusal = load_phrases()["fr"]["refusal"]
+    quotes = [line.split("« ", 1)[1].rstrip(" »") for line in answer.splitlines() if line.startswith("[1] §")]
+    article = " ".join(BUNDLED_ARTICLE.read_text(encoding="utf-8").split())
+    cited = "[1]" in answer.split("\n")[0] and quotes and all(quote in article for quote in quotes)
+    assert cited or answer.strip() == refusal, answer
+    assert rest == [""], "the empty line ended the session"
