@@ -171,6 +171,7 @@ class BotApiStandIn:
             task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
+            self._runner = None  # stopped: a test may stop it early, then the fixture again
 
     @property
     def base_url(self) -> str:

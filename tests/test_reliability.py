@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from bot.engine.library import Library
@@ -233,3 +235,52 @@ async def test_articlebot_run_survives_a_failing_start_and_stops_gracefully_on_s
     assert any(parse_html(c.params.get("text", "")) in RESTARTING for c in standin.ok_calls()), (
         "some were still in line when the signal came"
     )
+
+
+async def test_sigterm_stops_the_bot_within_seconds_while_telegram_is_unreachable(standin, tmp_path):
+    """Telegram goes away: each getUpdates fails, and PTB waits longer before each retry (up to 30 s).
+    SIGTERM, sent while it waits, still stops the bot at once; each failure is one line, not a traceback."""
+    bot = run_bot(standin, tmp_path)
+    loop = asyncio.get_running_loop()
+    attempts, lines = 0, []
+    waiting = asyncio.Event()  # the bot logged its 7th failure: it now waits 11 s before the next attempt
+
+    def read_log() -> None:
+        assert bot.stderr is not None
+        for line in bot.stderr:
+            lines.append(line)
+            if attempts >= 7 and (" WARNING " in line or " ERROR " in line):
+                loop.call_soon_threadsafe(waiting.set)
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        writer.close()
+
+    reader = threading.Thread(target=read_log, daemon=True)
+    reader.start()
+    gone = None
+    try:
+        await standin.wait_for(
+            lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
+        )
+        await standin.wait_for(lambda calls: standin.ok_calls("setMyCommands"), timeout=30, what="the menu")
+        await standin.stop()
+        # In its place, a server that hangs up on every connection: each one a failed getUpdates.
+        gone = await asyncio.start_server(hang_up, "127.0.0.1", standin.port, reuse_address=True)
+        await asyncio.wait_for(waiting.wait(), timeout=90)
+        signalled = time.monotonic()
+        bot.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(bot.wait, 60)
+        took = time.monotonic() - signalled
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+        if gone is not None:
+            gone.close()
+    await asyncio.to_thread(reader.join, 10)
+    log = "".join(lines)
+    assert code == 0, log[-2000:]
+    assert took < 5, f"stopped {took:.1f} s after SIGTERM"
+    assert "Traceback" not in log, log[-3000:]
+    assert "Cannot reach Telegram for updates" in log

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -51,6 +51,9 @@ logger = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 V = TypeVar("V")
+POLLING_TASK = "Updater:start_polling:polling_task"  # PTB's name for its getUpdates loop
+LAST_GET_UPDATES = "Error while calling `get_updates` one more time"  # PTB's log line when that fails
+STOP_POLLING_WAIT = 0.5  # seconds PTB's polling loop is given to stop by itself
 
 
 def bot_token(settings: Settings) -> str:
@@ -143,6 +146,9 @@ class FrontEnd:
         """Log every error with its traceback, and tell the user where possible."""
         if isinstance(context.error, BadRequest) and "not modified" in str(context.error).lower():
             return
+        if update is None and isinstance(context.error, NetworkError):  # getUpdates, retried by PTB
+            logger.warning("Cannot reach Telegram for updates (%s); retrying with backoff", context.error)
+            return
         update_id = update.update_id if isinstance(update, Update) else None
         logger.error("Error while handling update %s", update_id, exc_info=context.error)
         if not isinstance(update, Update):
@@ -174,6 +180,9 @@ class FrontEnd:
             self.model.in_line,
         )
         self.model.close()
+        for task in asyncio.all_tasks():
+            if task.get_name() == POLLING_TASK:
+                asyncio.get_running_loop().create_task(_cut_short(task), name="articlebot: stop polling")
         raise SystemExit
 
     async def post_shutdown(self, application: Application) -> None:
@@ -263,6 +272,7 @@ def run(settings: Settings, library: Library) -> None:
     token = bot_token(settings)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
     quiet_logging(token)
+    logging.getLogger("telegram.ext.Updater").addFilter(OneLineLastPoll())
     secret = webhook_secret(settings) if settings.webhook_url else None
     application = build_application(settings, library, handle_signals=True)
     # Telegram unreachable at start (getMe, setWebhook/deleteWebhook) is retried with backoff, not fatal;
@@ -283,6 +293,32 @@ def run(settings: Settings, library: Library) -> None:
     else:
         logger.info("articlebot is polling Telegram")
         application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, stop_signals=None)
+
+
+async def _cut_short(polling: asyncio.Task[Any]) -> None:
+    """PTB's stop tells its polling loop to stop, which it does at once unless it is sleeping between failed
+    attempts: up to 30 s while Telegram is unreachable. A loop still running shortly after is cancelled
+    (PTB's stop allows for that); cancelled mid-request, it would leave that request's task behind."""
+    await asyncio.wait([polling], timeout=STOP_POLLING_WAIT)
+    if not polling.done():
+        logger.info("Telegram is unreachable: not waiting for the next attempt to poll it")
+        polling.cancel()
+
+
+class OneLineLastPoll(logging.Filter):
+    """On stopping, PTB calls getUpdates once more to confirm what it fetched, and logs a traceback when
+    Telegram is unreachable. That is expected then: one line says it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and str(record.msg).startswith(LAST_GET_UPDATES):
+            reason = record.exc_info[1]
+            record.msg, record.args, record.exc_info = (
+                "Telegram is unreachable (%s): the updates fetched last may be fetched again after a restart",
+                (reason,),
+                None,
+            )
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
 
 
 def webhook_secret(settings: Settings) -> str:
