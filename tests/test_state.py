@@ -111,3 +111,22 @@ async def test_rate_windows_that_are_over_are_forgotten(tmp_path):
     assert await state.take("questions", 1_000, 1, 60) == 0
     assert state.sizes()["rate windows"] == 1, "the 100 windows that were over are gone"
     await state.close()
+
+
+async def test_an_unreachable_shared_cache_costs_the_cache_only(caplog):
+    """Redis gone: caching an answer fails with a one-line warning, not an exception in the answer's way."""
+    from types import SimpleNamespace
+
+    from bot.telegram.stream import ModelQueue
+    from tests.servers import free_port
+
+    state = RedisState(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    queue = ModelQueue(state)
+    answer = Answer("q?", "It is 28. [1]", False, "en", [Citation(1, 0, 2, "Quote.", "p0s2")], article="news")
+    try:
+        await queue._keep(SimpleNamespace(article_sha="sha"), "q?", answer)
+    finally:
+        queue.shutdown()
+        await state.close()
+    [warning] = [record for record in caplog.records if record.levelname == "WARNING"]
+    assert warning.getMessage().startswith("The answer could not be cached") and warning.exc_info is None

@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
+from redis import RedisError
+
 from bot.engine.records import Answer, Exchange
 from bot.errors import ArticlebotError
 from bot.telegram.render import normalise
@@ -65,8 +67,8 @@ class ModelQueue:
     ) -> Answer | None:
         try:
             return asyncio.run_coroutine_threadsafe(self.cached(engine, question), loop).result(timeout=5)
-        except Exception:  # an unreachable shared cache only costs the model's time
-            logger.warning("The answer cache could not be read", exc_info=True)
+        except (RedisError, TimeoutError) as error:  # an unreachable shared cache only costs the model's time
+            logger.warning("The answer cache could not be read (%s); asking the model", error)
             return None
 
     async def run(self, function: Callable[..., V], *args: object) -> V:
@@ -130,8 +132,8 @@ class ModelQueue:
     async def _keep(self, engine: Engine, question: str, answer: Answer) -> None:
         try:
             await self.state.keep_answer(f"{engine.article_sha}\n{normalise(question)}", answer)
-        except Exception:
-            logger.warning("The answer could not be cached", exc_info=True)
+        except RedisError as error:  # the answer is given all the same
+            logger.warning("The answer could not be cached (%s)", error)
 
     def _left_line(self, _: object) -> None:
         self.in_line -= 1
