@@ -8,7 +8,10 @@ import functools
 import gzip
 import ipaddress
 import re
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
 import time
 import tracemalloc
@@ -462,6 +465,60 @@ def test_a_name_that_resolves_elsewhere_the_second_time_never_reaches_it(
         for server in (public, private):
             server.shutdown()
             server.server_close()
+
+
+@pytest.fixture
+def tls_site(tmp_path: Path) -> Iterator[tuple[int, list[str | None], Path]]:
+    """The test site over https on 127.0.0.1 with a certificate for news.test from a CA of our own: its port,
+    the server names clients asked for (SNI), and the CA file."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make the certificates")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    ca = ("-x509", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=articlebot test CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", *ca, "-addext", "basicConstraints=critical,CA:TRUE")
+    openssl(
+        "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "site.key", "-out", "site.csr", "-subj", "/CN=x"
+    )
+    (tmp_path / "ext.cnf").write_text("subjectAltName=DNS:news.test\nextendedKeyUsage=serverAuth\n")
+    openssl(
+        *("x509", "-req", "-in", "site.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial"),
+        *("-out", "site.pem", "-days", "2", "-extfile", "ext.cnf"),
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "site.pem", tmp_path / "site.key")
+    names: list[str | None] = []
+
+    def note_name(connection: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
+        names.append(name)
+
+    context.sni_callback = note_name
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    yield server.server_address[1], names, tmp_path / "ca.pem"
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_connects_to_the_checked_address_and_verifies_the_host_name(
+    tls_site: tuple[int, list[str | None], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection goes to the vetted address, yet TLS still sends the host name (SNI) and checks the
+    certificate against it, not against the address."""
+    port, names, ca = tls_site
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    real = socket.getaddrinfo
+    resolve = {"news.test": "127.0.0.1", "other.test": "127.0.0.1"}
+    monkeypatch.setattr(socket, "getaddrinfo", lambda host, *a, **k: real(resolve.get(host, host), *a, **k))
+    limits = SourceLimits(allow_private_networks=True, allowed_ports=None)
+    assert load_source(f"https://news.test:{port}/article", limits).title == TITLE
+    assert names == ["news.test"]
+    message = error_of(load_source, f"https://other.test:{port}/article", limits)
+    assert "certificate is not valid for 'other.test'" in message
 
 
 def test_a_resolver_that_hangs_is_given_the_download_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
