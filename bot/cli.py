@@ -84,11 +84,25 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Each set against its article: the one named by --article, else the .txt beside a public set, else
     ARTICLE_PATH's. Articles are indexed (as eval-<set>) and read as any other."""
     from bot.articles_cli import open_library
-    from bot.evaluation import article_of, default_sets, format_table, load_eval_set, run_eval
+    from bot.evaluation import (
+        article_of,
+        default_sets,
+        format_table,
+        load_eval_set,
+        load_reports,
+        run_eval,
+        save_reports,
+    )
 
-    library = open_library(settings)
-    reports = []
-    for path in args.set or default_sets(heldout=args.heldout):
+    if args.replay:  # the answers of an earlier run (--save), scored again at today's strictness
+        from bot.engine.answerability import Answerability
+
+        reports = load_reports(args.replay, Answerability.load())
+        model_name = "(replayed with today's answerability weights)"
+    else:
+        reports, model_name = [], ""
+    library = None if args.replay else open_library(settings)
+    for path in [] if library is None else args.set or default_sets(heldout=args.heldout):
         if args.article:
             name = args.article
         else:
@@ -110,12 +124,19 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
                 said = result.answer.answer[:110].replace("\n", " ")
                 print(f"{mark} {result.item.id:34} {result.answer.method:10} {said}", file=sys.stderr)
 
-        reports.append(run_eval(load_eval_set(path), engine.answer, engine.article_text, progress, path.stem))
+        items = load_eval_set(path)
+        report = run_eval(
+            items, engine.answer, engine.article_text, progress, path.stem, engine.article_language
+        )
+        reports.append(report)
+        model_name = library.model.name
+    if args.save:
+        save_reports(reports, args.save)
     if args.json:
         strict = [report.at(settings.answer_confidence) for report in reports]
         print(json.dumps({report.name: report.metrics() for report in strict}, indent=2))
     else:
-        print(format_table(reports, library.model.name, settings.answer_confidence))
+        print(format_table(reports, model_name, settings.answer_confidence))
     return 0
 
 
@@ -224,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--heldout", action="store_true", help="also the held-out public sets")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="show every answer on stderr")
+    evaluate.add_argument("--save", type=_path, metavar="FILE", help="keep every scored answer (JSONL)")
+    evaluate.add_argument(
+        "--replay", type=_path, metavar="FILE", help="score a --save file again (e.g. at another strictness)"
+    )
     evaluate.set_defaults(func=cmd_eval)
     info = sub.add_parser("info", help="the settings in force")
     info.add_argument("--json", action="store_true")

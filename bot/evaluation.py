@@ -18,10 +18,11 @@ import re
 import statistics
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bot.engine.answerability import Answerability, Signals
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer
 from bot.engine.text import CJK, fold, stopwords
@@ -66,9 +67,13 @@ class EvalResult:
 class EvalReport:
     name: str = ""
     results: list[EvalResult] = field(default_factory=list)
+    article_language: str = ""
 
     def at(self, threshold: float) -> EvalReport:
-        return EvalReport(self.name, [result.at(threshold) for result in self.results])
+        return EvalReport(self.name, [result.at(threshold) for result in self.results], self.article_language)
+
+    def cross_lingual(self, result: EvalResult) -> bool:
+        return result.item.language != self.article_language
 
     def precision_coverage(self) -> tuple[float | None, float | None]:
         """Of the answers shown, the share right; of the questions, the share answered."""
@@ -213,15 +218,53 @@ def run_eval(
     article_text: str,
     progress: Callable[[EvalResult], None] | None = None,
     name: str = "",
+    article_language: str = "",
 ) -> EvalReport:
     guesser = LanguageGuesser()
-    report = EvalReport(name)
+    report = EvalReport(name, article_language=article_language)
     for item in items:
         result = score(item, ask(item.question), article_text, guesser)
         report.results.append(result)
         if progress:
             progress(result)
     return report
+
+
+def save_reports(reports: list[EvalReport], path: Path) -> None:
+    """Every scored answer as a JSON line, so tables at any strictness can be printed again (--replay)."""
+    with path.open("w", encoding="utf-8") as out:
+        for report in reports:
+            for r in report.results:
+                record = {
+                    **asdict(r),
+                    "item": asdict(r.item),
+                    "answer": r.answer.to_record(),
+                    "set": report.name,
+                }
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+def load_reports(path: Path, weights: Answerability | None = None) -> list[EvalReport]:
+    """The reports of a --save file; with weights, each checked answer's probability is computed again
+    from its saved signals (the model's pass does not change, the learned weights may)."""
+    reports: dict[str, EvalReport] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        raw = json.loads(line)
+        item = raw.pop("item")
+        item = EvalItem(
+            **{
+                **item,
+                "gold_paragraphs": tuple(item["gold_paragraphs"]),
+                "facts": tuple(tuple(group) for group in item["facts"]),
+            }
+        )
+        answer = Answer.from_record(raw.pop("answer"))
+        if weights and answer.signals:
+            answer.confidence = weights.probability(Signals(**answer.signals))  # type: ignore[arg-type]
+        name, language = raw.pop("set"), raw.pop("article_language")
+        report = reports.setdefault(name, EvalReport(name, article_language=language))
+        report.results.append(EvalResult(item=item, answer=answer, **raw))
+    return list(reports.values())
 
 
 def _percent(value: float | None) -> str:
@@ -260,7 +303,62 @@ def format_table(reports: list[EvalReport], model_name: str, threshold: float = 
         checks = total.refusals_by_check()
         lines += ["", "refusals by check (unanswerable refused / answerable refused):"]
         lines += [f"  {check}: {right} / {wrong}" for check, (right, wrong) in checks.items()]
+    lines += ["", "| figure (issue 16's floors) | at this strictness |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in floor_figures(shown)]
     return "\n".join([*lines, "", risk_coverage_table(reports)])
+
+
+def _count(flags: Iterable[bool]) -> str:
+    values = list(flags)
+    return f"{_percent(sum(values) / len(values) if values else None)} ({sum(values)}/{len(values)})"
+
+
+def floor_figures(reports: list[EvalReport]) -> list[tuple[str, str]]:
+    """The figures issue 16 sets floors for, over the reports as they are (apply a strictness first)."""
+    pairs = [(report, r) for report in reports for r in report.results]
+    shown = [(report, r) for report, r in pairs if not r.answer.refused]
+
+    def right_share(group: list[tuple[EvalReport, EvalResult]]) -> str:
+        return _count(r.correct and r.item.answerable for _, r in group)
+
+    bundled_heldout = {"heldout", "heldout2", "heldout3"}
+    realistic = [
+        (rep, r)
+        for rep, r in shown
+        if rep.name in bundled_heldout or ("xquad" in rep.name and not rep.cross_lingual(r))
+    ]
+    same = [r for rep, r in pairs if r.item.answerable and not rep.cross_lingual(r)]
+    squad = [r for rep, r in pairs if "squad2" in rep.name]
+    long_answers = [r for _, r in shown if r.length >= 3]
+    figures = [
+        ("shown answers right, realistic (bundled held-out, XQuAD same-language)", right_share(realistic)),
+        ("shown answers right, all sets", right_share(shown)),
+        ("answerable right, same language as the article", _count(r.correct for r in same)),
+    ]
+    for language in ("de", "ru", "zh", "ar"):
+        cross = [
+            r
+            for rep, r in pairs
+            if r.item.answerable and rep.cross_lingual(r) and r.item.language == language
+        ]
+        figures.append((f"answerable right, cross-lingual, {language}", _count(r.correct for r in cross)))
+    figures += [
+        (
+            "near-misses refused (bundled held-out)",
+            _count(
+                r.answer.refused for rep, r in pairs if rep.name in bundled_heldout and not r.item.answerable
+            ),
+        ),
+        ("SQuAD 2.0 unanswerable refused", _count(r.answer.refused for r in squad if not r.item.answerable)),
+        ("SQuAD 2.0 answerable refused", _count(r.answer.refused for r in squad if r.item.answerable)),
+        ("answers of 3+ words in the asker's language", _count(r.in_language for r in long_answers)),
+        ("verbatim quotes", _count(r.verbatim for _, r in pairs if r.answer.citations)),
+        (
+            "off-topic and general-knowledge refused",
+            _count(r.answer.refused for _, r in pairs if r.item.kind in ("off-topic", "offtopic")),
+        ),
+    ]
+    return figures
 
 
 def risk_coverage_table(reports: list[EvalReport]) -> str:

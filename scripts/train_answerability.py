@@ -7,6 +7,8 @@ by Newton's method and saved to prompts/answerability.json, with the reader's na
 retrain for another GGUF (MODEL_PATH=...); it takes about as long as an eval of the training sets.
 
     .venv/bin/python scripts/train_answerability.py [--sets evals/train] [--out prompts/answerability.json]
+        [--dump prompts/answerability.examples.jsonl]      # keep the examples it was fitted on
+    .venv/bin/python scripts/train_answerability.py --from-dump prompts/answerability.examples.jsonl
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from bot.articles_cli import open_library
-from bot.engine.answerability import WEIGHTS_FILE, Answerability, Signals
+from bot.engine.answerability import FEATURES, WEIGHTS_FILE, WORD_SIGNALS, Answerability, Signals
 from bot.evaluation import EvalResult, article_of, load_eval_set, run_eval
 from bot.paths import PROJECT_ROOT
 from bot.settings import Settings
@@ -53,28 +56,26 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float(greater / (len(right) * len(wrong)))
 
 
-def examples(results: list[EvalResult]) -> list[tuple[list[float], int, str]]:
-    rows = []
-    for result in results:
-        if result.answer.signals:
-            signals = Signals(**result.answer.signals)  # type: ignore[arg-type]
-            right = int(result.item.answerable and result.correct)
-            rows.append((signals.vector(), right, result.item.id))
-    return rows
+def examples(results: list[EvalResult], group: str) -> list[dict[str, Any]]:
+    """One example per answer that passed the checks: its signals, and whether it is right."""
+    return [
+        {
+            "id": result.item.id,
+            "set": group,
+            "signals": result.answer.signals,
+            "right": int(result.item.answerable and result.correct),
+        }
+        for result in results
+        if result.answer.signals
+    ]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", type=Path, default=PROJECT_ROOT / "evals" / "train")
-    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
-    parser.add_argument("--dump", type=Path, help="also write every example as JSONL here")
-    args = parser.parse_args()
-
+def collect(sets: Path) -> tuple[list[dict[str, Any]], str]:
+    """Ask every training question with every checked answer shown; the examples and the model's name."""
     settings = Settings()
     library = open_library(settings)
-    rows: list[tuple[list[float], int, str]] = []
-    groups: list[str] = []
-    for path in sorted(args.sets.glob("*.jsonl")):
+    rows: list[dict[str, Any]] = []
+    for path in sorted(sets.glob("*.jsonl")):
         article = article_of(path, settings.article_path)
         name = library.ingest(
             library.load(str(article)), f"train-{article.stem}"[:48].rstrip("-")
@@ -83,20 +84,43 @@ def main() -> int:
         engine.warm_up()
         engine.min_confidence = 0.0
         report = run_eval(load_eval_set(path), engine.answer, engine.article_text, name=path.stem)
-        found = examples(report.results)
+        found = examples(report.results, path.stem)
         rows += found
-        groups += [path.stem] * len(found)
-        right = sum(label for _, label, _ in found)
+        right = sum(row["right"] for row in found)
         print(f"{path.stem}: {len(report.results)} questions, {len(found)} checked answers, {right} right")
+    return rows, library.model.name
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=Path, default=PROJECT_ROOT / "evals" / "train")
+    parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument("--dump", type=Path, help="also write every example (signals, right) as JSONL here")
+    parser.add_argument("--from-dump", type=Path, help="fit on the examples of an earlier --dump instead")
+    parser.add_argument("--model-name", default="", help="with --from-dump: the reader they came from")
+    args = parser.parse_args()
+
+    if args.from_dump:
+        lines = args.from_dump.read_text(encoding="utf-8").splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        model_name = args.model_name
+    else:
+        rows, model_name = collect(args.sets)
     if args.dump:
-        with args.dump.open("w", encoding="utf-8") as out:
-            for (vector, label, item), group in zip(rows, groups, strict=True):
-                out.write(json.dumps({"id": item, "set": group, "x": vector, "right": label}) + "\n")
-    x = np.array([vector for vector, _, _ in rows])
-    y = np.array([label for _, label, _ in rows], dtype=float)
+        args.dump.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    groups = [row["set"] for row in rows]
+    signals = [Signals(**row["signals"]) for row in rows]
+    x = np.array([s.vector() for s in signals])
+    y = np.array([row["right"] for row in rows], dtype=float)
+    # The word signals are missing across languages: their mean and scale come from the other answers,
+    # and Answerability.standardized counts them as the mean (the same here and when answering).
+    same = ~np.array([s.cross_lingual for s in signals], dtype=bool)
     means, scales = x.mean(axis=0), x.std(axis=0)
+    columns = list(WORD_SIGNALS)
+    means[columns], scales[columns] = x[same][:, columns].mean(axis=0), x[same][:, columns].std(axis=0)
     scales[scales == 0] = 1.0
-    z = (x - means) / scales
+    standard = Answerability([0.0] * len(FEATURES), 0.0, means.tolist(), scales.tolist())
+    z = np.array([standard.standardized(s) for s in signals])
     # Leave one article out: how well the weights carry over to an article they were not fitted on.
     held = np.zeros(len(y))
     names = np.array(groups)
@@ -109,9 +133,7 @@ def main() -> int:
         f"{len(y)} examples, {int(y.sum())} right; AUC fitted {auc(z @ weights + bias, y):.3f}, "
         f"leave-one-article-out {auc(held, y):.3f}"
     )
-    model = Answerability(
-        [float(w) for w in weights], bias, means.tolist(), scales.tolist(), library.model.name
-    )
+    model = Answerability([float(w) for w in weights], bias, means.tolist(), scales.tolist(), model_name)
     model.save(args.out)
     print(f"saved {args.out}")
     return 0

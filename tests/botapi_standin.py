@@ -1,12 +1,12 @@
 """A small Telegram Bot API stand-in on 127.0.0.1 for end-to-end tests: it records every call.
 
-It speaks enough of the Bot API for python-telegram-bot's Application to run against it over HTTP:
-getMe, getUpdates (long polling, fed by `push`), sendMessage, sendMessageDraft, editMessageText,
+It speaks enough of the Bot API for python-telegram-bot's Application to run against it over HTTP: getMe,
+getUpdates (long polling, fed by `push`), sendMessage, sendMessageDraft, editMessageText, deleteMessage,
 editMessageReplyMarkup, sendChatAction, answerInlineQuery, answerCallbackQuery, set/getMyCommands,
 setWebhook/deleteWebhook (with a webhook set, updates are posted to it, or spread over `replicas` as a
 load balancer would, retried until one takes them). Like Telegram, it rejects bad HTML, texts over 4096
-characters, callback data over 64 bytes, bad inline results, late inline answers and unmodified edits,
-and it can be told to answer the next calls of a method with 429 (retry_after) or to drop the connection.
+characters, callback data over 64 bytes, bad inline results, late inline answers and unmodified edits, and
+it can be told to answer the next calls of a method with 429 (retry_after) or to drop the connection.
 """
 
 from __future__ import annotations
@@ -456,6 +456,11 @@ class BotApiStandIn:
             message["reply_to_message"] = self.messages[(chat_id, reply_to)]
         self.messages[(chat_id, message["message_id"])] = message
         return message
+
+    def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        if self.messages.pop((int(params["chat_id"]), int(params["message_id"])), None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        return True
 
     def _api_sendMessageDraft(self, params: dict[str, Any]) -> bool:
         if int(params["chat_id"]) <= 0:

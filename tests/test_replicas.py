@@ -142,6 +142,35 @@ async def test_cached_answers_and_rate_limits_are_shared(replicas):
     assert "3 questions en une minute" in answer_text(limited[-1])
 
 
+async def test_only_the_owner_of_an_update_finishes_it(redis_server):
+    """Replica a claims an update and goes silent (no heartbeat); replica b takes it over. From then on a
+    is not its owner: its finishing changes nothing, and b's marks it done."""
+    from types import SimpleNamespace
+
+    import redis.asyncio as aioredis
+    from telegram import Update
+
+    from bot.telegram.replicas import JOURNAL, ClaimedUpdates
+
+    client = aioredis.Redis.from_url(redis_server)
+    await client.flushdb()
+    stalled, living = (ClaimedUpdates(client, lease=1, replica=name) for name in ("a", "b"))
+    update = Update.de_json(
+        {"update_id": 77, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}}}, None
+    )
+    try:
+        assert await stalled._claim_update(update) and await stalled.owns(77)
+        application = SimpleNamespace(running=True, bot=None)
+        [taken] = await living.orphans(application)  # a's heartbeat is absent: it counts as dead
+        assert taken.update_id == 77 and await living.owns(77) and not await stalled.owns(77)
+        await stalled._finish(77)
+        assert await client.get("articlebot:update:77") == b"b" and await client.hexists(JOURNAL, 77)
+        await living._finish(77)
+        assert await client.get("articlebot:update:77") == b"done" and not await client.hexists(JOURNAL, 77)
+    finally:
+        await client.aclose()
+
+
 # --- real `articlebot run --webhook` processes -------------------------------------------------------------
 
 
@@ -237,6 +266,69 @@ async def test_a_replica_that_dies_mid_answer_leaves_its_update_to_the_other(
                 process.terminate()
                 process.wait(30)
     assert started[1][0].returncode == 0, "the living replica stops cleanly"
+
+
+async def test_a_replica_that_stalls_past_its_lease_leaves_the_answer_to_the_other(
+    standin, chroma_server, model_server, redis_server, replica_libraries, tmp_path
+):
+    """Replica 0 is frozen (SIGSTOP) mid-answer for longer than its lease: replica 1 takes the question
+    over and answers it. Replica 0, resumed, finds the question another's: it answers nothing and takes
+    back its placeholder, so the asker sees exactly one answer."""
+    environment = {
+        **chroma_server,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": standin.base_url,
+        "LLM_BASE_URL": model_server[0],
+        "REDIS_URL": redis_server,
+        "WEBHOOK_SECRET": SECRET,
+        "REPLICA_LEASE_SECONDS": "2",
+        "LOG_LEVEL": "INFO",
+    }
+    redis.Redis.from_url(redis_server).flushdb()
+    started = [start_replica(tmp_path / f"replica-{index}", environment) for index in range(2)]
+    stalled = started[0][0]
+    try:
+        for process, url, log in started:
+            await standin.wait_for(
+                lambda calls, url=url: standin.ok_calls("setWebhook", url=url), timeout=120, what=f"{url} up"
+            )
+            assert process.poll() is None, log.read_text()
+            await listening(url)
+        standin.replicas[:] = [url for _, url, _ in started]
+        bot = BotHarness(standin, None)
+        group = -5501
+        # Replica 0's "typing…" is acknowledged only after 8 s: it cannot finish before it is frozen.
+        standin.fail_next("sendChatAction", delay=8)
+        await bot.message(f"/ask {QUESTION}", chat_id=group, to=0)
+        [placeholder] = await standin.wait_for(
+            lambda calls: standin.ok_calls("sendMessage", chat_id=group), timeout=120, what="the placeholder"
+        )
+        stalled.send_signal(signal.SIGSTOP)
+        try:
+            [final] = await bot.wait_finals(group, timeout=120)
+        finally:
+            stalled.send_signal(signal.SIGCONT)
+        placeholder_id = placeholder.result["message_id"]
+
+        def deleted() -> list:
+            return standin.ok_calls("deleteMessage", chat_id=group, message_id=placeholder_id)
+
+        await standin.wait_for(
+            lambda calls: deleted() or len(bot.finals(group)) > 1, timeout=60, what="replica 0 resuming"
+        )
+        assert bot.finals(group) == [final], "answered once, by the replica that took it over"
+        assert deleted(), "replica 0 took back its placeholder"
+        stalled_log = started[0][2].read_text()
+        assert "took this question over" in stalled_log and "Traceback" not in stalled_log, stalled_log[
+            -3000:
+        ]
+    finally:
+        standin.replicas.clear()
+        standin.webhook = {}
+        for process, _, _ in started:
+            if process.poll() is None:
+                process.terminate()
+                process.wait(30)
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,10 @@ class Signals:
     article_share: float  # share of the answer's own words in the article
     own_words: int  # the answer's words that the question does not say
     unknown_names: int  # names the question asks about that the article never writes
-    cross_lingual: bool  # asked in another language than the article's
+    # Asked in another language than the article's: recorded, not weighed. In the training data every
+    # cross-lingual question is XQuAD's (answerable), so a weight would learn the data, not the asker.
+    cross_lingual: bool
+    checked_yes: float  # P(yes) when the model is asked to check its own answer against the article
 
     def vector(self) -> list[float]:
         return [
@@ -45,7 +48,7 @@ class Signals:
             self.article_share,
             math.log1p(self.own_words),
             float(min(self.unknown_names, 2)),
-            float(self.cross_lingual),
+            math.log((self.checked_yes + 1e-4) / (1 - self.checked_yes + 1e-4)),
         ]
 
     def to_record(self) -> dict[str, float]:
@@ -61,8 +64,10 @@ FEATURES = [
     "article_share",
     "log_own_words",
     "unknown_names",
-    "cross_lingual",
+    "logit_checked_yes",
 ]
+# Signals that compare the answer's words with the article's: missing across languages.
+WORD_SIGNALS = (FEATURES.index("sentence_share"), FEATURES.index("article_share"))
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,18 @@ class Answerability:
     scales: list[float]
     model: str = ""  # the reader it was trained with
 
+    def standardized(self, signals: Signals) -> list[float]:
+        """Each signal as standard deviations from the training mean. Across languages the answer's words
+        are not compared, so those signals are missing: they count as the mean (0), not as "no word
+        stands in the article"."""
+        values = [(x - m) / s for x, m, s in zip(signals.vector(), self.means, self.scales, strict=True)]
+        if signals.cross_lingual:
+            for index in WORD_SIGNALS:
+                values[index] = 0.0
+        return values
+
     def probability(self, signals: Signals) -> float:
-        z = self.bias
-        for x, w, m, s in zip(signals.vector(), self.weights, self.means, self.scales, strict=True):
-            z += w * (x - m) / s
+        z = self.bias + sum(w * x for w, x in zip(self.weights, self.standardized(signals), strict=True))
         return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
 
     def save(self, path: Path) -> None:

@@ -1,9 +1,8 @@
 """What the model is asked, and what it says: the prompt laid out for one question, the reply read from it.
 
 The article comes first (identical for every question, so its evaluated prefix is reused), then a previous
-exchange if any, then the question. The model answers in the article's language, where its answer can be
-checked word for word against the article; an asker of another language gets that answer restated in
-theirs by a second, short turn of the same conversation (the article's prefix is reused again).
+exchange if any, then the question. The model answers in the asker's language; a second, short turn of the
+same conversation asks it to check its answer (the article's prefix is reused again).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from bot.engine.prompts import render_file
 from bot.engine.records import Exchange
 
 REFUSAL_MARK = "NOT_IN_ARTICLE"
+YES_NO = ("yes", "Yes", "no", "No")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
 
@@ -76,11 +76,15 @@ class Reader:
         first = probabilities[1] if reply else probabilities[0]
         return Reading(reply, probabilities[0], first)
 
-    def restate(self, messages: list[Message], reply: str, language: str) -> str:
-        """The answer put into the asker's language, as the next turn of the same conversation."""
-        turn = render_file("restate_user.txt", language=language_name(language)).strip()
+    def check(self, messages: list[Message], reply: str) -> float:
+        """A second look at its own answer, as the next turn of the same conversation (the article and the
+        question are reused): the probability that the model says yes, the article states it and it
+        answers exactly what was asked."""
+        turn = render_file("check_user.txt").strip()
         follow = [*messages, {"role": "assistant", "content": reply}, {"role": "user", "content": turn}]
-        return self.first_line(follow)
+        yes, capital_yes, no, capital_no = self._model.next_token_probabilities(follow, YES_NO)
+        said = yes + capital_yes + no + capital_no
+        return (yes + capital_yes) / said if said > 0 else 0.5
 
     def first_line(self, messages: list[Message]) -> str:
         """The model's first line, without the markers it may copy from the numbered article."""

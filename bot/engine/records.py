@@ -53,10 +53,10 @@ class Answer:
     language: str
     citations: list[Citation] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
-    # How the answer was made: "model" (a verified model answer), "model:article-language" (verified, but
-    # its restatement in the asker's language was not), "extractive" (the best sentence quoted, when the
-    # model failed), or "refusal:<check>" (the check that refused: "model", "facts", "adds-nothing",
-    # "off-article", "confidence"). For the eval and debugging; not part of the JSON contract.
+    # How the answer was made: "model" (a verified model answer), "extractive" (the best sentence quoted,
+    # when the model failed), or "refusal:<check>" (the check that refused: "model", "facts",
+    # "adds-nothing", "off-article", "confidence"). For the eval and debugging; not part of the JSON
+    # contract.
     method: str = "model"
     article: str = ""  # the name of the article that answered
     # The checked answer before the strictness threshold (shown or not), the answerability model's

@@ -3,19 +3,39 @@
 An answer's own words are those the question does not already say. An answer with none adds nothing to
 the question ("How many missiles did Ukraine fire?" -> "Ukraine fired missiles."). An answer whose own
 words stand in no sentence of the article says something the article does not (the model's knowledge).
-Words are compared by a crude, language-blind stem (bot.engine.text.stem), numbers as digit strings.
+Words are compared by a crude, language-blind stem (bot.engine.text.stem) of their transliteration,
+characters of Chinese, Japanese and Korean by pairs, numbers as digit strings.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
-from bot.engine.text import content_words, stem
+from anyascii import anyascii
+
+from bot.engine.text import CJK, content_words, fold, stem
 from bot.engine.verify import numbers_in
 
 
+def terms(text: str) -> list[str]:
+    """The text's content words as comparable terms: stems of their ASCII transliteration ("Белоусов" ->
+    "belou", as "Belousov"), and pairs of characters in scripts written without spaces ("推出" of
+    "Sky Digital于1998年推出")."""
+    found = []
+    for word in content_words(text):
+        if CJK.search(word):
+            characters = CJK.findall(word)
+            found += ["".join(pair) for pair in pairwise(characters)] or characters
+            word = CJK.sub(" ", word).strip()
+            if not word:
+                continue
+        found += [stem(part) for part in fold(anyascii(word)).split() if part]
+    return found
+
+
 def stems(text: str) -> set[str]:
-    return {stem(word) for word in content_words(text)}
+    return set(terms(text))
 
 
 @dataclass(frozen=True)
@@ -42,8 +62,7 @@ def _same_word(a: str, b: str) -> bool:
 def own_stems(answer: str, question: str) -> list[str]:
     """The stems of the answer's words that the question does not say."""
     asked = stems(question)
-    own = (stem(word) for word in content_words(answer))
-    return [s for s in own if s not in asked and not any(_same_word(s, a) for a in asked)]
+    return [s for s in terms(answer) if s not in asked and not any(_same_word(s, a) for a in asked)]
 
 
 def new_numbers(answer: str, question: str) -> int:

@@ -49,16 +49,16 @@ def answer_names(answer: str, question: str = "") -> list[str]:
     whole = _CAPITALISED.fullmatch(answer.strip(" .!?"))
     if whole and len(whole.group(0).split()) <= MAX_NAME_WORDS:
         return [whole.group(0)]
-    asked = {word[:NAME_PREFIX] for name in names_in(question) for word in _ascii_words(name)}
+    asked = {word[:NAME_PREFIX] for name in names_in(question) for word in ascii_words(name)}
     return [
         m.group(0)
         for m in _CAPITALISED.finditer(answer)
         if not _SENTENCE_START.search(answer[: m.start()])
-        or {word[:NAME_PREFIX] for word in _ascii_words(m.group(0))} & asked
+        or {word[:NAME_PREFIX] for word in ascii_words(m.group(0))} & asked
     ]
 
 
-def _ascii_words(text: str) -> list[str]:
+def ascii_words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(anyascii(text)).lower())
 
 
@@ -83,11 +83,11 @@ class ArticleFacts:
 
     @cached_property
     def _folded(self) -> str:
-        return " ".join(_ascii_words(self.text))
+        return " ".join(ascii_words(self.text))
 
     @cached_property
     def _prefixes(self) -> set[str]:
-        return {word[:NAME_PREFIX] for word in _ascii_words(self.text)}
+        return {word[:NAME_PREFIX] for word in ascii_words(self.text)}
 
     def holds_number(self, value: str) -> bool:
         if value in self._numbers:
@@ -97,10 +97,10 @@ class ArticleFacts:
             spelled = num2words(int(number) if number.is_integer() else number, lang=self.language)
         except (ValueError, NotImplementedError, OverflowError):
             return False
-        return f" {' '.join(_ascii_words(spelled))} " in f" {self._folded} "
+        return f" {' '.join(ascii_words(spelled))} " in f" {self._folded} "
 
     def holds_name(self, name: str) -> bool:
-        parts = _ascii_words(name)
+        parts = ascii_words(name)
         return not parts or any(part[:NAME_PREFIX] in self._prefixes for part in parts)
 
     def unsupported(self, answer: str, answer_language: str, question: str = "") -> list[Unsupported]:

@@ -25,6 +25,7 @@ from bot.telegram.render import (
     say,
     split_html,
 )
+from bot.telegram.replicas import still_ours
 from bot.telegram.sinks import ChatSink, InlineSink, Sink
 from bot.telegram.stream import SHUTTING_DOWN, STARTED
 
@@ -61,6 +62,8 @@ class Questions:
                 notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
                 await sink.progress(notice, force=True, lasting=bool(ahead))
                 async for item in stream:
+                    if not await still_ours():
+                        return await self._withdraw(sink)
                     if item is SHUTTING_DOWN:
                         await sink.finish([say("restarting", lang)], None)
                         return None, []
@@ -74,6 +77,8 @@ class Questions:
                 raise ArticlebotError("the engine gave no answer")
             header = question if isinstance(sink, InlineSink) else None
             chunks = split_html(render_answer(answer, question=header))
+            if not await still_ours():
+                return await self._withdraw(sink)
             return answer, await sink.finish(chunks, answer_keyboard(answer, lang, article=button))
         except Forbidden as error:  # the user blocked the bot: nothing more can reach them
             logger.info("Could not answer in a chat that blocked the bot: %s", error)
@@ -84,6 +89,13 @@ class Questions:
             with suppress(TelegramError):
                 await sink.finish([text], None)
             return None, []
+
+    @staticmethod
+    async def _withdraw(sink: Sink) -> tuple[None, list[int]]:
+        """This replica stalled past its lease and another took the question over: it answers, not us."""
+        logger.info("Another replica took this question over while this one stalled; leaving it the answer")
+        await sink.withdraw()
+        return None, []
 
     # --- questions in chats ----------------------------------------------------------------------------
 

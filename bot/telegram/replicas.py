@@ -3,7 +3,9 @@
 PTB hands every update to an update processor; this one, in Redis, lets only the first replica to claim an
 update's id process it (Telegram may deliver it twice, or the balancer retry it on another replica), and
 journals it until its handlers finish. Each replica renews a heartbeat; when one dies mid-answer, another
-finds its unfinished updates in the journal and answers them.
+finds its unfinished updates in the journal and answers them. A replica that only stalled past its lease
+(an event-loop stall, a Redis blip) finds on resuming that its update is another's: `still_ours` tells the
+answer to stay silent, and finishing is a compare-and-delete, so only the owner marks an update done.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import uuid
 from collections.abc import Awaitable
 from contextlib import suppress
+from contextvars import ContextVar
 from typing import Any
 
 import redis
@@ -36,6 +39,16 @@ end
 if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
 return 0
 """
+# Mark an update done and take it out of the journal, only if this replica still owns it: one whose lease
+# lapsed must not finish an update another replica has taken over (and may be answering).
+FINISH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+  redis.call('HDEL', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
+"""
 # Move an update from a dead owner to this replica, unless someone else did it first.
 TAKE_OVER = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -44,6 +57,16 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+# The update the running handler serves, and the processor that claimed it (None: no replicas).
+_serving: ContextVar[tuple[ClaimedUpdates, int] | None] = ContextVar("articlebot_update", default=None)
+
+
+async def still_ours() -> bool:
+    """Whether this replica still owns the update its caller is handling (always, without replicas). An
+    answer asks before showing each piece: a replica whose update was taken over then shows nothing more."""
+    serving = _serving.get()
+    return True if serving is None else await serving[0].owns(serving[1])
 
 
 class ClaimedUpdates(BaseUpdateProcessor):
@@ -56,6 +79,7 @@ class ClaimedUpdates(BaseUpdateProcessor):
         self.redis, self.lease = client, lease
         self.replica = replica or uuid.uuid4().hex[:12]
         self._claim = client.register_script(CLAIM)
+        self._finish_script = client.register_script(FINISH)
         self._take_over = client.register_script(TAKE_OVER)
         self._running: set[int] = set()  # ids this replica is processing now
         self._watch: asyncio.Task[None] | None = None
@@ -71,9 +95,11 @@ class ClaimedUpdates(BaseUpdateProcessor):
                 coroutine.close()
             return
         self._running.add(update_id)
+        serving = _serving.set((self, update_id))
         try:
             await coroutine
         finally:
+            _serving.reset(serving)
             self._running.discard(update_id)
             await self._finish(update_id)
 
@@ -90,12 +116,24 @@ class ClaimedUpdates(BaseUpdateProcessor):
             logger.warning("Redis is unreachable: answering update %s unclaimed", update.update_id)
             return True
 
+    async def owns(self, update_id: int) -> bool:
+        """Whether this replica still owns the update (no owner left means Redis lost it: answer anyway)."""
+        try:
+            owner = await self.redis.get(f"{PREFIX}update:{update_id}")
+        except redis.RedisError as error:
+            logger.warning("Redis is unreachable (%s): going on with update %s", error, update_id)
+            return True
+        return owner is None or owner.decode() == self.replica
+
     async def _finish(self, update_id: int) -> None:
-        with suppress(redis.RedisError):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.set(f"{PREFIX}update:{update_id}", DONE, xx=True, keepttl=True)
-                pipe.hdel(JOURNAL, update_id)
-                await pipe.execute()
+        key = f"{PREFIX}update:{update_id}"
+        try:
+            finished = await self._finish_script(keys=[key, JOURNAL], args=[self.replica, DONE, update_id])
+        except redis.RedisError as error:  # it stays journalled: taken over, its owner being alive, never
+            logger.warning("Redis is unreachable (%s): update %s is not marked finished", error, update_id)
+            return
+        if not finished:
+            logger.info("Update %s was taken over by another replica while this one stalled", update_id)
 
     # --- heartbeat, and taking over a dead replica's updates ---------------------------------------------
 

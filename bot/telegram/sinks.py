@@ -52,6 +52,9 @@ class Sink:
     async def finish(self, chunks: list[str], markup: InlineKeyboardMarkup | None) -> list[int]:
         raise NotImplementedError
 
+    async def withdraw(self) -> None:
+        """Another replica answers instead: take back what this one showed, where it can be taken back."""
+
 
 class ChatSink(Sink):
     """A chat: one message edited as the answer grows (or a private-chat draft), then the final message."""
@@ -112,6 +115,11 @@ class ChatSink(Sink):
                     # The placeholder was deleted meanwhile: the answer comes as a new message.
             ids.append((await self._send(chunk, keyboard)).message_id)
         return ids
+
+    async def withdraw(self) -> None:
+        if self.message_id is not None:
+            await optional(self.bot.delete_message(self.chat_id, self.message_id), "deleteMessage")
+            self.message_id = None
 
     async def _send(self, text: str, markup: InlineKeyboardMarkup | None) -> Message:
         reply = ReplyParameters(self.reply_to) if self.reply_to else None
