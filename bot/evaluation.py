@@ -26,6 +26,7 @@ from bot.engine.answerability import Answerability, Signals
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer
 from bot.engine.text import CJK, fold, stopwords
+from bot.errors import ConfigError
 from bot.paths import EVAL_SET, PUBLIC_SETS
 
 SHORT_ANSWER = 40
@@ -248,23 +249,28 @@ def load_reports(path: Path, weights: Answerability | None = None) -> list[EvalR
     """The reports of a --save file; with weights, each checked answer's probability is computed again
     from its saved signals (the model's pass does not change, the learned weights may)."""
     reports: dict[str, EvalReport] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        raw = json.loads(line)
-        item = raw.pop("item")
-        item = EvalItem(
-            **{
-                **item,
-                "gold_paragraphs": tuple(item["gold_paragraphs"]),
-                "facts": tuple(tuple(group) for group in item["facts"]),
-            }
-        )
-        answer = Answer.from_record(raw.pop("answer"))
-        if weights and answer.signals:
-            answer.confidence = weights.probability(Signals(**answer.signals))  # type: ignore[arg-type]
-        name, language = raw.pop("set"), raw.pop("article_language")
-        report = reports.setdefault(name, EvalReport(name, article_language=language))
-        report.results.append(EvalResult(item=item, answer=answer, **raw))
+    number = 0  # the line being read, for the message
+    try:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            number += 1
+            _load_result(json.loads(line), reports, weights)
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ConfigError(f"{path} line {number} is not a line of `eval --save` ({error!r})") from None
     return list(reports.values())
+
+
+def _load_result(raw: dict[str, Any], reports: dict[str, EvalReport], weights: Answerability | None) -> None:
+    fields = raw.pop("item")
+    facts = tuple(tuple(group) for group in fields["facts"])
+    item = EvalItem(**{**fields, "gold_paragraphs": tuple(fields["gold_paragraphs"]), "facts": facts})
+    answer = Answer.from_record(raw.pop("answer"))
+    if weights and answer.signals:
+        answer.confidence = weights.probability(Signals(**answer.signals))  # type: ignore[arg-type]
+    name, language = raw.pop("set"), raw.pop("article_language")
+    report = reports.setdefault(name, EvalReport(name, article_language=language))
+    report.results.append(EvalResult(item=item, answer=answer, **raw))
 
 
 def _percent(value: float | None) -> str:

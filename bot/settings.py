@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # Strictness: the least probability, by the learned answerability model, that a checked answer is
     # right before it is shown; below it the bot says the article does not say. Higher: fewer answers,
     # more of them right (README, "Strictness": the risk-coverage table it is chosen from).
-    answer_confidence: float = Field(default=0.5, ge=0, le=1)
+    answer_confidence: float = Field(default=0.15, ge=0, le=1)
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
     # Each article's evaluated prompt prefix is saved (~30 MB per 1,000 tokens with the 1.5B); the least
     # recently used go beyond this budget.

@@ -46,7 +46,9 @@ ARTICLE_WORD_SHARE = 1 / 3
 # Across languages, an answer this far (e5 cosine) from every sentence of the article is about something
 # else: verified answers sat at 0.78 and above, "Crêpes are made with flour…" at 0.73.
 CROSS_LINGUAL_SIMILARITY = 0.75
-DEFAULT_CONFIDENCE = 0.5
+# The default strictness (ANSWER_CONFIDENCE): the least at which every off-topic question of the eval was
+# refused (their answers scored 0.13 at most; README, "Strictness").
+DEFAULT_CONFIDENCE = 0.15
 # What a model call may raise that the asker should survive: llama.cpp's runtime errors, a model server
 # gone (ModelLoadError, OSError), a reply it cannot decode.
 MODEL_FAILURES = (RuntimeError, ValueError, OSError, ModelLoadError)
