@@ -17,6 +17,7 @@ run: setup
 test: setup
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 	.venv/bin/pytest -q
 
 # Every eval set: the bundled article's own, then the public ones (evals/public/), held-out ones included.

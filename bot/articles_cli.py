@@ -80,7 +80,7 @@ def cmd_remove(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def add_parsers(sub: argparse._SubParsersAction) -> None:
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ingest = sub.add_parser(
         "ingest", help="add an article from a file (.txt .md .html .pdf) or an http(s) URL"
     )

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +134,8 @@ class RecordingModel:
                     call.chunks += 1
                     yield piece
             finally:
-                chunks.close()
+                if isinstance(chunks, Generator):  # every model's stream is one: stop it where we stopped
+                    chunks.close()
                 call.ended = clock()
 
 

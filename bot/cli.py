@@ -7,12 +7,21 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from bot.articles_cli import add_parsers as add_article_parsers
 from bot.engine.records import Answer
 from bot.errors import ArticlebotError, ConfigError
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # imported lazily at run time, for speed
+    from pathlib import Path
+
+    from bot.engine.engine import Engine
+    from bot.evaluation import EvalResult
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +37,7 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def _engine(settings: Settings, article: str | None = None):  # noqa: ANN202 - imported lazily for speed
+def _engine(settings: Settings, article: str | None = None) -> Engine:
     """The engine of an article (default: ARTICLE_PATH's), with the article read."""
     from bot.articles_cli import open_library
 
@@ -37,7 +46,7 @@ def _engine(settings: Settings, article: str | None = None):  # noqa: ANN202 - i
     return engine
 
 
-def _ask_stream(engine, lines: TextIO, out: TextIO) -> None:  # noqa: ANN001
+def _ask_stream(engine: Engine, lines: TextIO, out: TextIO) -> None:
     for line in lines:
         question = line.rstrip("\n")
         try:
@@ -48,7 +57,7 @@ def _ask_stream(engine, lines: TextIO, out: TextIO) -> None:  # noqa: ANN001
         out.flush()
 
 
-def _interactive(engine, out: TextIO) -> None:  # noqa: ANN001
+def _interactive(engine: Engine, out: TextIO) -> None:
     print("Ask about the article (empty line or Ctrl-D to quit).", file=out)
     while True:
         try:
@@ -103,6 +112,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         reports, model_name = [], ""
     library = None if args.replay else open_library(settings)
     for path in [] if library is None else args.set or default_sets(heldout=args.heldout):
+        assert library is not None  # there are paths only with a library
         if args.article:
             name = args.article
         else:
@@ -118,7 +128,7 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         engine.warm_up()
         engine.min_confidence = 0.0  # every checked answer, with its probability: the reports apply it
 
-        def progress(result) -> None:  # noqa: ANN001
+        def progress(result: EvalResult) -> None:
             if args.verbose or not result.correct:
                 mark = "ok " if result.correct else "BAD"
                 said = result.answer.answer[:110].replace("\n", " ")
@@ -270,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _path(value: str):  # noqa: ANN202
+def _path(value: str) -> Path:
     from pathlib import Path
 
     return Path(value)
@@ -280,7 +290,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-    except Exception as error:  # pydantic's validation error lists the offending settings
+    except (ValidationError, SettingsError, UnicodeDecodeError, OSError) as error:
+        # A value that fails its check, one that cannot be parsed (a list that is not JSON), or a .env
+        # that cannot be read or decoded: the message names the setting or the file.
         print(f"articlebot: error: invalid settings: {error}".splitlines()[0], file=sys.stderr)
         return 2
     logging.basicConfig(
@@ -290,7 +302,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     try:
-        return args.func(settings, args)
+        code: int = args.func(settings, args)
+        return code
     except ArticlebotError as error:
         print(f"articlebot: error: {error}", file=sys.stderr)
         return 2

@@ -14,13 +14,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
+from chromadb.api.types import Embeddable, EmbeddingFunction
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError, NotFoundError
 
 from bot.errors import StoreError
 from store.chunking import Chunk, article_checksum, chunk_article
@@ -32,6 +35,10 @@ PREFIX = "article-"
 STAGING = "staging-"
 EMBED_BATCH = 16
 Progress = Callable[[int, int], None]  # (done, total)
+
+# What a Chroma call raises when the store fails: its own errors (from its Rust core, or named by its
+# server), ValueError (a server it cannot reach, a bad argument), the HTTP client's errors, and the disk's.
+CHROMA_FAILURES = (ChromaError, ValueError, httpx.HTTPError, OSError)
 
 
 @dataclass(frozen=True)
@@ -68,7 +75,7 @@ def open_client(
             return chromadb.HttpClient(host, port, ssl, headers, chroma_settings)
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as error:
+    except CHROMA_FAILURES as error:
         where = f"CHROMA_HOST={host}:{port}" if host else f"CHROMA_PATH={path}"
         raise StoreError(f"cannot open the Chroma store ({where}): {error}") from None
 
@@ -92,11 +99,11 @@ class ArticleStore:
         chunks = [
             Chunk(
                 chunk_id,
-                int(meta["paragraph"]),
-                int(meta["sentence"]),
+                _int(meta["paragraph"]),
+                _int(meta["sentence"]),
                 text,
-                int(meta["start"]),
-                int(meta["end"]),
+                _int(meta["start"]),
+                _int(meta["end"]),
             )
             for chunk_id, text, meta in zip(
                 result["ids"], result["documents"] or [], result["metadatas"] or [], strict=True
@@ -119,13 +126,16 @@ class ArticleLibrary:
     def __init__(self, client: ClientAPI, embedder: Embedder) -> None:
         self._client = client
         self._embedder = embedder
-        self._embedding_function = ChromaEmbeddingFunction(embedder)
+        # Chroma types the function as taking documents or images; ours is only ever given documents.
+        self._embedding_function = cast("EmbeddingFunction[Embeddable]", ChromaEmbeddingFunction(embedder))
 
     def _collection(self, name: str) -> Collection | None:
         try:
             return self._client.get_collection(PREFIX + name, embedding_function=self._embedding_function)
-        except Exception:  # Chroma raises NotFoundError, or ValueError in older releases
+        except NotFoundError:
             return None
+        except CHROMA_FAILURES as error:  # not "no such article": the store itself failed
+            raise StoreError(f"cannot read the article {name!r} from the Chroma store: {error}") from None
 
     def get(self, name: str) -> ArticleStore | None:
         collection = self._collection(name)
@@ -135,7 +145,7 @@ class ArticleLibrary:
         """Every article, oldest first."""
         try:
             collections = self._client.list_collections()
-        except Exception as error:
+        except CHROMA_FAILURES as error:
             raise StoreError(f"cannot list the Chroma store's articles: {error}") from None
         records = [_record(c) for c in collections if c.name.startswith(PREFIX)]
         return sorted(records, key=lambda record: record.ingested_at)
@@ -191,7 +201,7 @@ class ArticleLibrary:
             if old is not None:
                 self._client.delete_collection(PREFIX + name)
             staging.modify(name=PREFIX + name)
-        except Exception as error:
+        except CHROMA_FAILURES as error:
             self._drop(staging_name)
             raise StoreError(f"cannot write the article {name!r} to the Chroma store: {error}") from None
         stored = self._collection(name)
@@ -214,8 +224,10 @@ class ArticleLibrary:
     def _drop(self, collection_name: str) -> None:
         try:
             self._client.delete_collection(collection_name)
-        except Exception:
+        except NotFoundError:
             logger.debug("no collection %s to drop", collection_name)
+        except CHROMA_FAILURES as error:  # cleaning up after a failure: report it, keep the first failure
+            logger.warning("could not drop the collection %s: %s", collection_name, error)
 
     def _embed(self, texts: list[str], progress: Progress | None) -> np.ndarray:
         parts = []
@@ -224,6 +236,11 @@ class ArticleLibrary:
             if progress:
                 progress(min(start + EMBED_BATCH, len(texts)), len(texts))
         return np.vstack(parts)
+
+
+def _int(value: object) -> int:
+    """A number of a chunk's metadata, which Chroma types as any metadata value."""
+    return int(cast("int | float | str", value))
 
 
 def _record(collection: Collection) -> ArticleRecord:

@@ -60,13 +60,15 @@ class UseEmbedder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         vectors = np.asarray(self._model.encode(texts), dtype=np.float32)
-        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+        unit: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
+        return unit
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text])[0]
+        vector: np.ndarray = self._encode([text])[0]
+        return vector
 
 
 def cpu_has_avx2(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
@@ -92,7 +94,7 @@ def load_embedder(spec: str) -> Embedder:
         factory = getattr(importlib.import_module(module_name), factory_name)
     except (ImportError, AttributeError) as error:
         raise ConfigError(f"EMBEDDER={spec!r} cannot be loaded: {error}") from None
-    embedder = factory()
+    embedder: Embedder = factory()
     embedder.name = getattr(embedder, "name", spec)
     return embedder
 

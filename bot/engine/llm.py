@@ -34,7 +34,11 @@ class TextModel(Protocol):
     """What the engine needs of a model. Decoding is greedy, so the same prompt gives the same reply."""
 
     name: str
-    context_size: int  # tokens
+
+    @property
+    def context_size(self) -> int:
+        """Tokens."""
+        ...
 
     def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
         """The reply to a conversation, piece by piece."""
@@ -91,6 +95,7 @@ class LlamaModel:
         return self._llama
 
     def _load(self) -> Any:
+        import httpx
         import llama_cpp
         import llama_cpp.llama_cpp as low_level
         from llama_cpp import Llama
@@ -104,7 +109,9 @@ class LlamaModel:
                 llama = self._open(Llama, common)
         except ModelLoadError:
             raise
-        except Exception as error:
+        except (ValueError, RuntimeError, OSError, ImportError, httpx.HTTPError) as error:
+            # llama.cpp raises ValueError (no such file, not a loadable GGUF, no context) or RuntimeError;
+            # MODEL_REPO adds ImportError (no huggingface-hub), its errors (OSError, ValueError) and httpx's.
             first_line = (str(error).splitlines() or [type(error).__name__])[0]
             raise ModelLoadError(
                 f"cannot load the model ({first_line}): check {self._setting_hint()}"
@@ -145,7 +152,10 @@ class LlamaModel:
         """The conversation laid out by the GGUF's chat template, as tokens."""
         llama = self.load()
         prompt = self._format(messages=messages)
-        return llama.tokenize(prompt.prompt.encode("utf-8"), add_bos=not prompt.added_special, special=True)
+        tokens: list[int] = llama.tokenize(
+            prompt.prompt.encode("utf-8"), add_bos=not prompt.added_special, special=True
+        )
+        return tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
@@ -282,9 +292,9 @@ def _route_llama_cpp_logs() -> Any:
 
     llama_logger = logging.getLogger("llama_cpp")
 
-    @llama_cpp.llama_log_callback
     def log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         llama_logger.debug("%s", text.decode("utf-8", "replace").rstrip())
 
-    llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
-    return log  # cached, so the C callback is never garbage-collected
+    callback = llama_cpp.llama_log_callback(log)
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    return callback  # cached, so the C callback is never garbage-collected

@@ -22,7 +22,7 @@ def terms(text: str) -> list[str]:
     """The text's content words as comparable terms: stems of their ASCII transliteration ("Белоусов" ->
     "belou", as "Belousov"), and pairs of characters in scripts written without spaces ("推出" of
     "Sky Digital于1998年推出")."""
-    found = []
+    found: list[str] = []
     for word in content_words(text):
         if CJK.search(word):
             characters = CJK.findall(word)

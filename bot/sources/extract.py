@@ -49,7 +49,7 @@ def html_article(html: str, url: str | None = None) -> tuple[str | None, list[st
     doc = trafilatura.bare_extraction(
         html, url=url, favor_precision=True, include_comments=False, include_tables=False, with_metadata=True
     )
-    if doc is None:
+    if doc is None or isinstance(doc, dict):  # a dict only with as_dict=True, which is not asked for
         return None, []
     return doc.title or None, [line for line in (doc.text or "").split("\n") if line.strip()]
 

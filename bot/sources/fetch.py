@@ -213,7 +213,7 @@ def _read(
     return bytes(body)
 
 
-def _reason(error: httpx.HTTPError) -> str:
+def _reason(error: httpx.HTTPError | httpx.InvalidURL) -> str:
     """'[Errno 111] Connection refused' -> 'connection refused'."""
     text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(error).strip()) or type(error).__name__
     return text[:1].lower() + text[1:]

@@ -54,10 +54,10 @@ def _decode_html(data: bytes, charset: str | None) -> str:
         if data.startswith(bom):
             return data.decode(name, errors="replace")
     meta = META_CHARSET.search(data[:4096])
-    for name in (charset, meta[1].decode("ascii", "ignore") if meta else None):
-        if name:
+    for clue in (charset, meta[1].decode("ascii", "ignore") if meta else None):
+        if clue:
             try:
-                return data.decode(name, errors="replace")
+                return data.decode(clue, errors="replace")
             except LookupError:
                 continue  # an unknown charset name: try the next clue
     return data.decode("utf-8", errors="replace")

@@ -30,7 +30,7 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError, UnknownArticle
-from bot.telegram.commands import Commands, Context, set_command_menu, user_language
+from bot.telegram.commands import BotApp, Commands, Context, set_command_menu, user_language
 from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
 from bot.telegram.questions import Questions
@@ -160,7 +160,7 @@ class FrontEnd:
             elif update.effective_message is not None and update.effective_chat is not None:
                 await update.effective_message.reply_text(say("error", lang))
 
-    async def post_init(self, application: Application) -> None:
+    async def post_init(self, application: BotApp) -> None:
         """Start-up calls the bot can answer without are retried in the background; SIGTERM and SIGINT
         let the answer being written finish and tell those in line to ask again."""
         self.menu = retry_in_background(
@@ -185,7 +185,7 @@ class FrontEnd:
                 asyncio.get_running_loop().create_task(_cut_short(task), name="articlebot: stop polling")
         raise SystemExit
 
-    async def post_shutdown(self, application: Application) -> None:
+    async def post_shutdown(self, application: BotApp) -> None:
         if self.menu is not None:
             self.menu.cancel()
         self.model.shutdown()
@@ -193,7 +193,7 @@ class FrontEnd:
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
         await self.state.close()
 
-    def add_handlers(self, application: Application) -> None:
+    def add_handlers(self, application: BotApp) -> None:
         new = filters.UpdateType.MESSAGE  # edited messages are not asked again
         application.add_handler(TypeHandler(Update, self.gate), group=-1)
         application.add_handler(CommandHandler("start", self.commands.on_start))
@@ -223,7 +223,7 @@ class FrontEnd:
         application.add_error_handler(self.on_error)
 
 
-def build_application(settings: Settings, library: Library, **tuning: Any) -> Application:
+def build_application(settings: Settings, library: Library, **tuning: Any) -> BotApp:
     """The Application, built once: HTML by default, rate-limited with retries, updates handled concurrently.
 
     `tuning` goes to FrontEnd (clock, edit intervals, inline debounce, drafts); tests use it.

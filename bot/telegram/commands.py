@@ -5,7 +5,7 @@ from phrases, never the model.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters, Update
 from telegram.constants import ChatType
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 
 COMMANDS = ("start", "help", "ask", "article", "articles", "use", "read", "sources")
 Context = ContextTypes.DEFAULT_TYPE
+BotApp = Application[
+    Any, Any, Any, Any, Any, Any
+]  # the Application, its bot, context and data types left open
 
 
 def user_language(update: Update) -> str:
@@ -39,7 +42,7 @@ def user_language(update: Update) -> str:
     return code if code in load_phrases(PHRASES) else "en"
 
 
-async def set_command_menu(application: Application) -> None:
+async def set_command_menu(application: BotApp) -> None:
     """Register the commands, in each language we have phrases for."""
     for code in [None, *load_phrases(PHRASES)]:  # None: the default, in English
         commands = [BotCommand(name, say(f"cmd_{name}", code or "en")) for name in COMMANDS]

@@ -84,6 +84,8 @@ class Questions:
             logger.info("Could not answer in a chat that blocked the bot: %s", error)
             return None, []
         except Exception as error:
+            # Deliberately anything: the placeholder or inline message must end in a reply whatever failed,
+            # and only here can it; a bug is logged with its traceback, not hidden.
             logger.exception("Answering a question failed")
             text = escape(str(error)) if isinstance(error, QuestionError) else say("error", lang)
             with suppress(TelegramError):
@@ -169,9 +171,11 @@ class Questions:
                 return
         else:
             mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
-            reply = message.reply_to_message
+            replied = message.reply_to_message
             to_bot = (
-                reply is not None and reply.from_user is not None and reply.from_user.id == context.bot.id
+                replied is not None
+                and replied.from_user is not None
+                and replied.from_user.id == context.bot.id
             )
             if not to_bot and not mention.search(text):
                 return

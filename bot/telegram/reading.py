@@ -217,6 +217,8 @@ class Reading:
             await status.finish(say("read_failed", lang, reason=escape(str(error))))
             return
         except Exception:
+            # Deliberately anything: the status message must not stay at "reading" whatever failed; a bug
+            # is logged with its traceback, not hidden.
             ticker.cancel()
             logger.exception("Reading an article failed")
             await status.finish(say("error", lang))

@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -77,7 +77,9 @@ class RedisState:
         return recent[0] if recent else None
 
     async def recent(self, chat_id: int, limit: int = RECENT) -> list[str]:
-        names = await self.redis.zrevrange(f"{PREFIX}chat:{chat_id}:articles", 0, limit - 1)
+        # The client is made without decode_responses, so members come back as bytes.
+        key = f"{PREFIX}chat:{chat_id}:articles"
+        names = cast("list[bytes]", await self.redis.zrevrange(key, 0, limit - 1))
         return [name.decode() for name in names]
 
     async def use(self, chat_id: int, name: str) -> None:
@@ -92,7 +94,7 @@ class RedisState:
             ) from None
 
     async def forget(self, name: str) -> None:
-        chats = await self.redis.smembers(f"{PREFIX}article:{name}:chats")
+        chats = cast("set[bytes]", await self.redis.smembers(f"{PREFIX}article:{name}:chats"))
         async with self.redis.pipeline(transaction=True) as pipe:
             for chat_id in chats:
                 pipe.zrem(f"{PREFIX}chat:{chat_id.decode()}:articles", name)

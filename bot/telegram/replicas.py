@@ -17,13 +17,16 @@ import uuid
 from collections.abc import Awaitable
 from contextlib import suppress
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor
 
 from bot.telegram.redis_state import DAY, PREFIX
+
+if TYPE_CHECKING:
+    from bot.telegram.commands import BotApp
 
 logger = logging.getLogger(__name__)
 
@@ -137,11 +140,11 @@ class ClaimedUpdates(BaseUpdateProcessor):
 
     # --- heartbeat, and taking over a dead replica's updates ---------------------------------------------
 
-    def watch(self, application: Application) -> None:
+    def watch(self, application: BotApp) -> None:
         """Start renewing this replica's heartbeat and looking for a dead one's updates (from post_init)."""
         self._watch = asyncio.create_task(self._watch_loop(application), name="articlebot-replicas")
 
-    async def _watch_loop(self, application: Application) -> None:
+    async def _watch_loop(self, application: BotApp) -> None:
         while True:
             try:
                 await self.redis.set(f"{PREFIX}replica:{self.replica}", 1, px=int(self.lease * 1000))
@@ -156,7 +159,7 @@ class ClaimedUpdates(BaseUpdateProcessor):
                 logger.warning("Redis is unreachable (%s); retrying", error)
             await asyncio.sleep(self.lease / 3)
 
-    async def orphans(self, application: Application) -> list[Update]:
+    async def orphans(self, application: BotApp) -> list[Update]:
         """The journalled updates whose owner's heartbeat has lapsed, now claimed by this replica."""
         taken: list[Update] = []
         if not application.running:

@@ -112,7 +112,7 @@ class ModelQueue:
                 answer = None if follow_up else self._cached_in_thread(loop, engine, question)
                 for item in [answer] if answer else engine.stream(question, follow_up):
                     put(item)
-            except Exception as error:
+            except Exception as error:  # deliberately anything: stream() raises it again on the asking side
                 put(error)
             finally:
                 put(_END)
