@@ -194,6 +194,8 @@ def test_across_languages_an_answer_that_only_says_the_question_again_is_refused
     ("reply", "question"),
     [
         ("Министр обороны Андрей Белоусов.", "Как зовут министра обороны?"),  # transliterated name
+        # a name the question shares, in another script than the article's: "России" is "Russie"
+        ("Министр обороны России — Андрей Белоусов.", "Кто министр обороны России?"),
         ("Les troupes ont reculé de 8 kilomètres.", "De combien les troupes ont-elles reculé ?"),  # "huit"
     ],
 )

@@ -32,6 +32,7 @@ from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
 from bot.engine.support import ArticleWords
+from bot.engine.text import same_script
 from bot.engine.verify import ArticleFacts, ascii_words, names_in
 from bot.errors import ModelLoadError, QuestionError
 from store.chunking import article_checksum, split_paragraphs
@@ -228,8 +229,14 @@ class Engine:
         unsupported = self._facts.unsupported(reply, language, question)
         # Numbers are digits in any language; names compare in the article's. Across languages a name may
         # be a translation ("Kazajistán" for "Kazakhstan": a signal, not a refusal), unless the question
-        # names it too: then it asks about someone the article never names ("What did Macron say?").
-        asked = {word for name in names_in(question) for word in ascii_words(name)}
+        # names it too, in the article's own script: then it asks about someone the article never names
+        # ("What did Macron say?"). Across scripts transliteration is too loose ("России", "Russie").
+        asked = {
+            word
+            for name in names_in(question)
+            if same_script(name, self.article_text)
+            for word in ascii_words(name)
+        }
         if (
             any(fact.kind == "number" for fact in unsupported)
             or (unsupported and not cross_lingual)

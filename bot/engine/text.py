@@ -63,3 +63,15 @@ def content_words(text: str) -> list[str]:
     """Words that carry meaning: no stopwords, no one-letter tokens."""
     stop = stopwords()
     return [word for word in words(text) if word not in stop and len(word) > 1]
+
+
+def _script(char: str) -> str:
+    """The script of a letter, by the first word of its Unicode name: LATIN, CYRILLIC, ARABIC, CJK…"""
+    return unicodedata.name(char, "").split(" ")[0]
+
+
+def same_script(text: str, other: str) -> bool:
+    """Is the text's first letter written in a script the other text's first 200 letters use?"""
+    letter = next((c for c in text if c.isalpha()), "")
+    letters = [c for c in other if c.isalpha()][:200]
+    return bool(letter) and _script(letter) in {_script(c) for c in letters}
