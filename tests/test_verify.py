@@ -58,3 +58,36 @@ def test_names_a_question_asks_about_are_checked_against_the_article():
     assert facts.unknown_names("Qu'a dit Emmanuel Macron de l'OTAN ?") == ["Emmanuel Macron"]
     assert facts.unknown_names("Qu'a dit Belousov ?") == []
     assert facts.unknown_names("¿Dónde habló Belousov?") == []
+
+
+@pytest.mark.parametrize(
+    ("language", "article", "question", "unknown"),
+    [
+        # a lone "I" is a pronoun, not a name
+        (
+            "en",
+            "The steam engine was improved by James Watt.",
+            "What should I know about the steam engine?",
+            [],
+        ),
+        (
+            "en",
+            "The steam engine was improved by James Watt.",
+            "What did Newcomen build before Watt?",
+            ["Newcomen"],
+        ),
+        # German capitalises every noun: no capital tells a name there
+        (
+            "de",
+            "Ludwig XIV. widerrief 1685 das Edikt.",
+            "Welcher französische König gab diese Erklärung ab?",
+            [],
+        ),
+        # every Unicode capital counts: Polish, Turkish and Russian names are checked
+        ("pl", "Spotkanie odbyło się w Gdańsku.", "Co powiedział Łukasz Żuk w Gdańsku?", ["Łukasz Żuk"]),
+        ("tr", "Toplantı Ankara'da yapıldı.", "Peki İzmir'de ne oldu?", ["İzmir'de"]),
+        ("ru", "Встреча прошла в Казахстане.", "Что сказал Шойгу в Казахстане?", ["Шойгу"]),
+    ],
+)
+def test_names_the_article_never_mentions_are_found_in_any_script(language, article, question, unknown):
+    assert ArticleFacts(article, language).unknown_names(question) == unknown

@@ -38,8 +38,15 @@ def numbers_in(text: str) -> set[str]:
 
 
 def names_in(text: str) -> list[str]:
-    """Runs of capitalised words that do not open a sentence."""
-    return [m.group(0) for m in _CAPITALISED.finditer(text) if not _SENTENCE_START.search(text[: m.start()])]
+    """Runs of capitalised words, less a word that opens a sentence ("Yesterday Macron said" -> "Macron")."""
+    names = []
+    for match in _CAPITALISED.finditer(text):
+        run = match.group(0)
+        if _SENTENCE_START.search(text[: match.start()]):
+            run = run.partition(" ")[2]
+        if run:
+            names.append(run)
+    return names
 
 
 def answer_names(answer: str, question: str = "") -> list[str]:
