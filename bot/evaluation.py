@@ -241,6 +241,7 @@ def save_reports(reports: list[EvalReport], path: Path) -> None:
                     "item": asdict(r.item),
                     "answer": r.answer.to_record(),
                     "set": report.name,
+                    "article_language": report.article_language,
                 }
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
 

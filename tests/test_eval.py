@@ -118,3 +118,17 @@ def test_each_strictness_refuses_the_answers_below_it_and_the_table_says_so(gues
     assert strict.metrics()["refused"] == 1.0 and strict.metrics()["false_refusals"] == 0.5
     table = risk_coverage_table([report])
     assert "| s | 33% / 100% |" in table and "100% / 33%" in table
+
+
+def test_saved_answers_replay_to_the_same_tables(guesser, tmp_path):
+    from dataclasses import replace
+
+    from bot.evaluation import EvalReport, load_reports, save_reports
+
+    right = replace(_answer("28 localités."), confidence=0.9)
+    report = EvalReport("s", [score(_item(), right, ARTICLE, guesser)], article_language="fr")
+    saved = tmp_path / "answers.jsonl"
+    save_reports([report], saved)
+    [again] = load_reports(saved)
+    assert again.article_language == "fr" and again.results == report.results
+    assert format_table([again], "m", 0.5) == format_table([report], "m", 0.5)
