@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # imported lazily at run time, for speed
     from pathlib import Path
 
     from bot.engine.engine import Engine
-    from bot.evaluation import EvalResult
+    from bot.evaluation import EvalReport, EvalResult
 
 logger = logging.getLogger(__name__)
 
@@ -92,54 +92,9 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Each set against its article: the one named by --article, else the .txt beside a public set, else
     ARTICLE_PATH's. Articles are indexed (as eval-<set>) and read as any other."""
-    from bot.articles_cli import open_library
-    from bot.evaluation import (
-        article_of,
-        default_sets,
-        format_table,
-        load_eval_set,
-        load_reports,
-        run_eval,
-        save_reports,
-    )
+    from bot.evaluation import format_table, save_reports
 
-    if args.replay:  # the answers of an earlier run (--save), scored again at today's strictness
-        from bot.engine.answerability import Answerability
-
-        reports = load_reports(args.replay, Answerability.load())
-        model_name = "(replayed with today's answerability weights)"
-    else:
-        reports, model_name = [], ""
-    library = None if args.replay else open_library(settings)
-    for path in [] if library is None else args.set or default_sets(heldout=args.heldout):
-        assert library is not None  # there are paths only with a library
-        if args.article:
-            name = args.article
-        else:
-            article = article_of(path, settings.article_path)
-            name = (
-                library.default_name
-                if article == settings.article_path
-                else library.ingest(
-                    library.load(str(article)), f"eval-{article.stem}"[:48].rstrip("-")
-                ).record.name
-            )
-        engine = library.engine(name)
-        engine.warm_up()
-        engine.min_confidence = 0.0  # every checked answer, with its probability: the reports apply it
-
-        def progress(result: EvalResult) -> None:
-            if args.verbose or not result.correct:
-                mark = "ok " if result.correct else "BAD"
-                said = result.answer.answer[:110].replace("\n", " ")
-                print(f"{mark} {result.item.id:34} {result.answer.method:10} {said}", file=sys.stderr)
-
-        items = load_eval_set(path)
-        report = run_eval(
-            items, engine.answer, engine.article_text, progress, path.stem, engine.article_language
-        )
-        reports.append(report)
-        model_name = library.model.name
+    reports, model_name = _replayed(args.replay) if args.replay else _run_sets(settings, args)
     if args.save:
         save_reports(reports, args.save)
     if args.json:
@@ -148,6 +103,35 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(format_table(reports, model_name, settings.answer_confidence))
     return 0
+
+
+def _replayed(path: Path) -> tuple[list[EvalReport], str]:
+    """The answers of an earlier run (--save), their probabilities computed with today's weights."""
+    from bot.engine.answerability import Answerability
+    from bot.evaluation import load_reports
+
+    return load_reports(path, Answerability.load()), "(replayed with today's answerability weights)"
+
+
+def _run_sets(settings: Settings, args: argparse.Namespace) -> tuple[list[EvalReport], str]:
+    from bot.articles_cli import open_library
+    from bot.evaluation import default_sets, load_eval_set, run_eval, set_engine
+
+    def progress(result: EvalResult) -> None:
+        if args.verbose or not result.correct:
+            mark = "ok " if result.correct else "BAD"
+            said = result.answer.answer[:110].replace("\n", " ")
+            print(f"{mark} {result.item.id:34} {result.answer.method:10} {said}", file=sys.stderr)
+
+    library = open_library(settings)
+    reports = []
+    for path in args.set or default_sets(heldout=args.heldout):
+        engine = set_engine(library, path, settings.article_path, "eval", args.article)
+        items = load_eval_set(path)
+        reports.append(
+            run_eval(items, engine.answer, engine.article_text, progress, path.stem, engine.article_language)
+        )
+    return reports, library.model.name
 
 
 def cmd_info(settings: Settings, args: argparse.Namespace) -> int:

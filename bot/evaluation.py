@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.engine.answerability import Answerability, Signals
 from bot.engine.language import LanguageGuesser
@@ -28,6 +28,10 @@ from bot.engine.records import Answer
 from bot.engine.text import CJK, fold, stopwords
 from bot.errors import ConfigError
 from bot.paths import EVAL_SET, PUBLIC_SETS
+
+if TYPE_CHECKING:
+    from bot.engine.engine import Engine
+    from bot.engine.library import Library
 
 SHORT_ANSWER = 40
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -159,6 +163,24 @@ def article_of(eval_set: Path, default: Path) -> Path:
     """A public set's article is the .txt beside it; the project's own sets are about the default one."""
     beside = eval_set.with_suffix(".txt")
     return beside if beside.is_file() else default
+
+
+def set_engine(
+    library: Library, eval_set: Path, default: Path, prefix: str, name: str | None = None
+) -> Engine:
+    """The engine that answers a set: the named article, else its own (indexed as <prefix>-<stem>), else
+    the default; read, and keeping every checked answer with its probability (reports apply the
+    strictness, so one run serves every threshold)."""
+    if name is None:
+        article = article_of(eval_set, default)
+        name = library.default_name
+        if article != default:
+            document = library.load(str(article))
+            name = library.ingest(document, f"{prefix}-{article.stem}"[:48].rstrip("-")).record.name
+    engine = library.engine(name)
+    engine.warm_up()
+    engine.min_confidence = 0.0
+    return engine
 
 
 def _normal(text: str) -> str:

@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.articles_cli import open_library
 from bot.engine.answerability import FEATURES, WEIGHTS_FILE, WORD_SIGNALS, Answerability, Signals
-from bot.evaluation import EvalResult, article_of, load_eval_set, run_eval
+from bot.evaluation import EvalResult, load_eval_set, run_eval, set_engine
 from bot.paths import PROJECT_ROOT
 from bot.settings import Settings
 
@@ -75,14 +75,8 @@ def collect(sets: Path) -> tuple[list[dict[str, Any]], str]:
     settings = Settings()
     library = open_library(settings)
     rows: list[dict[str, Any]] = []
-    for path in sorted(sets.glob("*.jsonl")):
-        article = article_of(path, settings.article_path)
-        name = library.ingest(
-            library.load(str(article)), f"train-{article.stem}"[:48].rstrip("-")
-        ).record.name
-        engine = library.engine(name)
-        engine.warm_up()
-        engine.min_confidence = 0.0
+    for path in sorted(p for p in sets.glob("*.jsonl") if p.with_suffix(".txt").is_file()):
+        engine = set_engine(library, path, settings.article_path, "train")
         report = run_eval(load_eval_set(path), engine.answer, engine.article_text, name=path.stem)
         found = examples(report.results, path.stem)
         rows += found

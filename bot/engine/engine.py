@@ -167,16 +167,13 @@ class Engine:
         text = self.check_question(question, language)
         timings = Timings()
 
-        def finish(answer: str, cited: list[Citation], method: str, **checked: object) -> Answer:
+        def finish(answer: str, cited: list[Citation], method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
             refused = method.startswith("refusal:")
-            result = Answer(text, answer, refused, language, cited, timings, method, self.name)
-            for key, value in checked.items():
-                setattr(result, key, value)
-            return result
+            return Answer(text, answer, refused, language, cited, timings, method, self.name)
 
-        def refusal(check: str, **checked: object) -> Answer:
-            return finish(phrase("refusal", language), [], f"refusal:{check}", **checked)
+        def refusal(check: str) -> Answer:
+            return finish(phrase("refusal", language), [], f"refusal:{check}")
 
         query = f"{follow_up.question} {text}" if follow_up else text
         passages = self._retriever.retrieve(query, self._top_k)
@@ -212,13 +209,14 @@ class Engine:
         except MODEL_FAILURES:
             logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
         confidence = self._answerability.probability(signals)
-        checked = {"candidate": reply, "confidence": confidence, "signals": signals.to_record()}
+        scored = signals.to_record()
         if confidence < self.min_confidence:
-            yield refusal("confidence", **checked)
+            yield replace(refusal("confidence"), candidate=reply, confidence=confidence, signals=scored)
             return
         cited = supporting(self._retriever, self._facts, reply, text, language, best)
         cited_records, markers = citations(cited)
-        yield finish(f"{reply} {markers}", cited_records, "model", **checked)
+        shown = finish(f"{reply} {markers}", cited_records, "model")
+        yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
 
     def _check(
         self, reply: str, reading: Reading, question: str, language: str, question_similarity: float
@@ -259,8 +257,8 @@ class Engine:
             first_token=reading.first_token,
             question_similarity=question_similarity,
             answer_similarity=answer_similarity,
-            sentence_share=support.sentence_share if not cross_lingual else 0.0,
-            article_share=support.article_share if not cross_lingual else 0.0,
+            sentence_share=support.sentence_share,  # not weighed across languages (Answerability)
+            article_share=support.article_share,
             own_words=support.own_words,
             unknown_names=unknown,
             cross_lingual=cross_lingual,
