@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # the bot is busy
     questions_per_minute: int = Field(default=10, ge=0)
     max_queue: int = Field(default=30, ge=1)
+    # On SIGTERM the answer being written may finish; past this many seconds the process exits anyway (a
+    # stalled request must not keep a stop, or a deploy, waiting; replicas journal what was unfinished).
+    stop_grace_seconds: float = Field(default=20.0, gt=0)
 
     # Webhook mode (`articlebot run --webhook URL`, for replicas behind a load balancer): Telegram posts
     # updates to WEBHOOK_URL; each replica listens on WEBHOOK_LISTEN:WEBHOOK_PORT and checks the secret

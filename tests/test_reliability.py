@@ -284,3 +284,39 @@ async def test_sigterm_stops_the_bot_within_seconds_while_telegram_is_unreachabl
     assert took < 5, f"stopped {took:.1f} s after SIGTERM"
     assert "Traceback" not in log, log[-3000:]
     assert "Cannot reach Telegram for updates" in log
+
+
+async def test_a_stop_that_overruns_its_grace_ends_anyway_and_says_where_it_was(standin, tmp_path):
+    """Every message of the answer takes Telegram 4.5 s: the answer being written cannot finish within a
+    1.5 s grace. SIGTERM still ends the process then, with exit code 0 and each thread's stack logged."""
+    bot = run_bot(standin, tmp_path, STOP_GRACE_SECONDS="1.5")
+    try:
+        await standin.wait_for(
+            lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
+        )
+        for method in ("sendMessage", "editMessageText", "sendChatAction", "deleteMessage"):
+            standin.fail_next(method, 50, delay=4.5)
+        group = -5700
+        update = {"message_id": standin.new_message_id(), "date": 0, "text": f"/ask {ASKED[0]}"}
+        update |= {
+            "chat": {"id": group, "type": "group", "title": "G"},
+            "from": {"id": 5701, "is_bot": False, "first_name": "U"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 4}],
+        }
+        await standin.push({"message": update})
+        await standin.wait_for(
+            lambda calls: standin.ok_calls("sendMessage", chat_id=group),
+            timeout=120,
+            what="the answer under way",
+        )
+        signalled = time.monotonic()
+        bot.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(bot.wait, 30)
+        took = time.monotonic() - signalled
+    finally:
+        if bot.poll() is None:
+            bot.kill()
+    log = bot.stderr.read() if bot.stderr else ""
+    assert code == 0, log[-2000:]
+    assert took < 6, f"stopped {took:.1f} s after SIGTERM"
+    assert "Still stopping 1.5 s after the signal" in log and "most recent call first" in log, log[-3000:]

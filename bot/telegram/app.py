@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import logging
+import os
 import re
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -180,6 +183,9 @@ class FrontEnd:
             self.model.in_line,
         )
         self.model.close()
+        overdue = threading.Timer(self.settings.stop_grace_seconds, _stop_overdue, [self.settings])
+        overdue.daemon = True
+        overdue.start()
         for task in asyncio.all_tasks():
             if task.get_name() == POLLING_TASK:
                 asyncio.get_running_loop().create_task(_cut_short(task), name="articlebot: stop polling")
@@ -221,6 +227,20 @@ class FrontEnd:
         application.add_handler(InlineQueryHandler(self.inline.on_inline_query))
         application.add_handler(ChosenInlineResultHandler(self.inline.on_chosen_inline))
         application.add_error_handler(self.on_error)
+
+
+def _stop_overdue(settings: Settings) -> None:
+    """Still stopping when the grace period ends (a request or an answer that does not end): log where each
+    thread is, then exit. Runs in a timer thread, so a stuck event loop or a thread joined at exit cannot
+    hold it; a replica's unfinished updates stay journalled for another."""
+    logger.warning(
+        "Still stopping %g s after the signal (STOP_GRACE_SECONDS): exiting now. Where each thread was:",
+        settings.stop_grace_seconds,
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    faulthandler.dump_traceback(all_threads=True)
+    os._exit(0)
 
 
 def build_application(settings: Settings, library: Library, **tuning: Any) -> BotApp:
