@@ -151,6 +151,7 @@ class Sample:
     raw_s: float = 0.0
     prompt_tokens: int = 0
     prefilled_tokens: int = 0
+    cross_lingual: bool = False  # asked in another language than the article's
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -211,6 +212,7 @@ def _sequential(engine: Engine, model: RecordingModel, question: str, settings: 
     retrieval_started = clock()
     engine.retrieve(question, settings.top_k)
     sample = Sample(started, ttft_s, answer_s, (clock() - retrieval_started) * 1000)
+    sample.cross_lingual = engine.detect_language(question) != engine.article_language
     if len(model.calls) == calls_before:
         return sample
     sample.call = model.calls[-1]
@@ -308,6 +310,8 @@ def run_bench(
     # Per call, tokens after the first over the time spent decoding them; the median, like the other figures.
     decoding = [(c.generated - 1) / (c.model_s - c.prefill_s) for _, c in paired if c.model_s > c.prefill_s]
     ttft, answer = [s.ttft_s for s in samples], [s.answer_s for s in samples]
+    same = _percentile([s.answer_s for s in samples if not s.cross_lingual], 50)
+    across = _percentile([s.answer_s for s in samples if s.cross_lingual], 50)
     ms = 1000
     return {
         "questions": len(questions),
@@ -319,6 +323,10 @@ def run_bench(
         "ttft_p95_s": _percentile(ttft, 95),
         "answer_p50_s": _percentile(answer, 50),
         "answer_p95_s": _percentile(answer, 95),
+        "same_language_p50_s": same,
+        "cross_lingual_p50_s": across,
+        "cross_lingual_ratio": across / same if same else 0.0,
+        "cross_lingual_questions": sum(s.cross_lingual for s in samples) // repeats,
         "retrieval_p50_ms": _percentile([s.retrieval_ms for s in samples], 50),
         "model_calls": len(paired),
         "overhead_ratio": _percentile([s.answer_s / s.raw_s for s, _ in paired if s.raw_s > 0], 50),
@@ -355,6 +363,10 @@ _ROWS = [
     ("ttft_p95_s", "time to first text, p95", "{:.2f} s"),
     ("answer_p50_s", "time to verified answer, p50", "{:.2f} s"),
     ("answer_p95_s", "time to verified answer, p95", "{:.2f} s"),
+    ("same_language_p50_s", "  asked in the article's language, p50", "{:.2f} s"),
+    ("cross_lingual_p50_s", "  asked in another language, p50", "{:.2f} s"),
+    ("cross_lingual_ratio", "  another language / the article's, p50", "{:.2f}"),
+    ("cross_lingual_questions", "  questions in another language", "{}"),
     ("retrieval_p50_ms", "retrieval, p50", "{:.0f} ms"),
     ("model_calls", "answers that ran the model", "{}"),
     ("overhead_ratio", "pipeline / raw llama.cpp, median", "{:.2f}"),

@@ -19,6 +19,10 @@ NUMBERS = [
     "cold_prefill_per_1k_tokens_s",
     "concurrency_answers_per_min",
     "concurrency_p95_wait_s",
+    "same_language_p50_s",
+    "cross_lingual_p50_s",
+    "cross_lingual_ratio",
+    "cross_lingual_questions",
     "questions",
     "repeats",
 ]
