@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,12 +41,15 @@ class LanguageReport:
     seconds_per_second: float  # transcription time over speech time
 
 
-def transcribe_set(transcriber: Transcriber, path: Path) -> list[Heard]:
+def transcribe_set(transcriber: Transcriber, path: Path, files: Collection[str] | None = None) -> list[Heard]:
+    """Every recording of the set (or only `files`), heard and scored."""
     heard = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         row = json.loads(line)
+        if files is not None and row["file"] not in files:
+            continue
         audio = (path.parent / row["file"]).read_bytes()
         result = transcriber.transcribe(audio, hints=(row["language"], ARTICLE_LANGUAGE))
         said = words(row["text"])

@@ -90,12 +90,14 @@ class Transcriber:
 
     def transcribe(self, audio: bytes, hints: Sequence[str] = ()) -> Transcript:
         """The words said in a recording; `hints` are languages the speaker likely uses."""
-        model = self.load()
         started = time.perf_counter()
-        samples = decode(audio)
+        samples = decode(audio)  # before the model loads: a bad file costs no load
         duration = len(samples) / SAMPLE_RATE
         if duration > self.max_seconds + DURATION_SLACK:
             raise AudioTooLong(duration, self.max_seconds)
+        loading = time.perf_counter()
+        model = self.load()
+        started += time.perf_counter() - loading  # the first call's load is not transcription time
         language = self._language(model, samples, hints)
         segments, _ = model.transcribe(samples, language=language, beam_size=self.beam_size, vad_filter=True)
         text = " ".join(segment.text.strip() for segment in segments).strip()
