@@ -62,11 +62,8 @@ class VoiceQuestions:
             return
         heard = (transcript.duration, transcript.language, transcript.seconds)
         logger.info("Heard %.1f s of %s speech in %.2f s", *heard)
-        text = transcript.text
-        if chat.type != ChatType.PRIVATE:
-            text = re.sub(rf"@{re.escape(context.bot.username)}\b", " ", text, flags=re.IGNORECASE)
         await message.reply_text(say("voice_heard", lang, text=escape(transcript.text)))
-        await self.front.questions.ask(update, context, text)
+        await self.front.questions.ask(update, context, transcript.text)
 
     async def _transcribe(
         self, message: Message, audio: bytes, hints: tuple[str, str], lang: str
