@@ -1,8 +1,9 @@
 """The speed benchmark behind `articlebot bench`: the engine timed on the eval set's questions.
 
 Time to first text and to the verified answer, retrieval, the pipeline's overhead over raw llama.cpp on the
-very prompts the engine sent, generation speed, startup, peak memory, and throughput when askers share one
-engine. A benchmark, not a test: nothing here asserts a time.
+very prompts the engine sent, generation speed, startup, peak memory, throughput when askers share one
+engine, and what a voice question adds (bot/voice_bench.py). A benchmark, not a test: nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
 from bot.paths import EVAL_SET, PROJECT_ROOT
 from bot.settings import Settings
+from bot.voice_bench import voice_figures
 
 logger = logging.getLogger(__name__)
 
@@ -303,6 +305,8 @@ def run_bench(
         samples += [_sequential(engine, model, question, settings) for question in questions]
     logger.info("bench: %d askers at once", concurrency)
     per_minute, p95_wait = _concurrent(engine, questions, concurrency)
+    logger.info("bench: a voice question against the same typed")
+    voice = voice_figures(engine, settings, repeats)
     logger.info("bench: startup in a fresh process")
     startup = [_startup_seconds(settings) for _ in range(repeats)]
 
@@ -353,6 +357,7 @@ def run_bench(
         "concurrency": concurrency,
         "concurrency_answers_per_min": per_minute,
         "concurrency_p95_wait_s": p95_wait,
+        **voice,
         "load_avg_start": load_start,
         "load_avg_end": os.getloadavg()[0],
     }
@@ -389,6 +394,11 @@ _ROWS = [
     ("peak_rss_mb", "peak memory (RSS)", "{:.0f} MB"),
     ("concurrency_answers_per_min", "answers per minute, concurrent askers", "{:.1f}"),
     ("concurrency_p95_wait_s", "wait + answer p95, concurrent askers", "{:.2f} s"),
+    ("voice_seconds", "voice question (same question typed below)", "{:.1f} s of speech"),
+    ("voice_answer_p50_s", "  heard and answered, p50", "{:.2f} s"),
+    ("typed_answer_p50_s", "  typed and answered, p50", "{:.2f} s"),
+    ("voice_extra_p50_s", "  what a voice question adds, p50", "{:.2f} s"),
+    ("voice_transcribe_p50_s", "  transcription alone, p50", "{:.2f} s"),
 ]
 
 

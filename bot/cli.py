@@ -190,6 +190,21 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_voice(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.paths import VOICE_FIXTURES
+    from bot.speech.evaluate import as_json, by_language, format_reports, transcribe_set
+    from bot.speech.transcriber import Transcriber
+
+    if args.model is not None:
+        settings = settings.model_copy(update={"voice_model_path": args.model})
+    transcriber = Transcriber.from_settings(settings)
+    transcriber.load()  # not timed
+    heard = transcribe_set(transcriber, args.set or VOICE_FIXTURES)
+    reports = by_language(heard)
+    print(as_json(reports, heard) if args.json else format_reports(reports, heard, args.verbose))
+    return 0
+
+
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     if settings.telegram_bot_token is None:
         raise ConfigError(
@@ -244,6 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--replay", type=_path, metavar="FILE", help="score a --save file again (e.g. at another strictness)"
     )
     evaluate.set_defaults(func=cmd_eval)
+    voice = sub.add_parser("eval-voice", help="word error rate and speed of voice transcription")
+    voice.add_argument("--set", type=_path, help="spoken questions, JSONL (default: tests/fixtures/voice)")
+    voice.add_argument("--model", type=_path, metavar="DIR", help="another faster-whisper model folder")
+    voice.add_argument("--json", action="store_true")
+    voice.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
+    voice.set_defaults(func=cmd_eval_voice)
     info = sub.add_parser("info", help="the settings in force")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_info)

@@ -50,3 +50,23 @@ class UnknownArticle(ArticlebotError):
     def __init__(self, name: str) -> None:
         super().__init__(f"no article named {name!r}: `articlebot articles` lists them")
         self.name = name
+
+
+class SpeechError(ArticlebotError):
+    """A voice question could not be turned into text; each subclass is one reason a front end words."""
+
+
+class AudioTooLong(SpeechError):
+    """The recording is longer than VOICE_MAX_SECONDS."""
+
+    def __init__(self, seconds: float, limit: int) -> None:
+        super().__init__(f"the recording lasts {seconds:.0f} s; the limit is {limit} s (VOICE_MAX_SECONDS)")
+        self.seconds, self.limit = seconds, limit
+
+
+class AudioUndecodable(SpeechError):
+    """The bytes are not audio that can be decoded (corrupt, truncated, or no audio stream)."""
+
+
+class NothingSaid(SpeechError):
+    """The recording decodes, but no speech was found in it."""

@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     # Questions
     max_question_chars: int = Field(default=500, ge=10)
 
+    # Voice questions (voice messages, video notes, audio files), transcribed on this machine by Whisper
+    voice: bool = True
+    # Longer recordings are refused before they are downloaded
+    voice_max_seconds: int = Field(default=60, ge=1, le=600)
+    # A faster-whisper (CTranslate2) model folder instead of the bundled Whisper base
+    voice_model_path: Path | None = None
+    # Threads Whisper uses while transcribing; the reader model has its own
+    voice_threads: int = Field(default=2, ge=1)
+
     # Telegram
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = DEFAULT_TELEGRAM_BASE_URL
@@ -129,6 +138,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "model_path",
+        "voice_model_path",
         "model_repo",
         "model_file",
         "llm_base_url",

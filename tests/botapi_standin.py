@@ -144,6 +144,7 @@ class BotApiStandIn:
         self._runner: web.AppRunner | None = None
         self.port = 0
         self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.downloads: list[str] = []  # the file paths fetched from /file/bot<token>/, in order
         self.admins: set[tuple[int, int]] = set()  # (chat_id, user_id) of group owners
         # Webhook mode: Telegram posts each update to the URL set, with the secret, and retries until
         # a 2xx. `replicas` stands for a load balancer in front of several bots: round robin, and a
@@ -237,6 +238,17 @@ class BotApiStandIn:
             "mime_type": mime_type,
             "file_size": len(content),
         }
+
+    def add_voice(self, content: bytes, duration: int, kind: str = "voice") -> dict[str, Any]:
+        """Store a recording as Telegram does (voice/file_N.oga); returns the message's `voice` (or
+        `audio`, `video_note`) object, whose duration Telegram measured."""
+        file_id = f"file{len(self.files) + 1}"
+        self.files[file_id] = (f"{kind}/{file_id}.oga", content)
+        media: dict[str, Any] = {"file_id": file_id, "file_unique_id": f"u{file_id}", "duration": duration}
+        media["file_size"] = len(content)
+        if kind == "video_note":
+            return media | {"length": 384}
+        return media | {"mime_type": "audio/ogg"}
 
     def new_message_id(self) -> int:
         return next(self._message_ids)
@@ -368,6 +380,7 @@ class BotApiStandIn:
         wanted = request.match_info["path"]
         for file_path, content in self.files.values():
             if file_path == wanted:
+                self.downloads.append(file_path)
                 return web.Response(body=content)
         return web.Response(status=404)
 

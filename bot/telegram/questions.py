@@ -189,6 +189,6 @@ class Questions:
             await self.ask(update, context, re.sub(r"^/\S*\s*", "", message.text))
 
     async def on_non_text(self, update: Update, context: Context) -> None:
-        """Stickers, photos, voice... in a private chat: explain that questions are text."""
+        """Stickers, photos... in a private chat: explain that questions are text (or voice)."""
         if update.effective_message is not None:
             await update.effective_message.reply_text(say("non_text", user_language(update)))

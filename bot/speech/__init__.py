@@ -1,0 +1,1 @@
+"""Speech to text for voice questions: knows nothing of Telegram, loads its model only when first used."""

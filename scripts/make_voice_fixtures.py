@@ -1,0 +1,98 @@
+"""Make the spoken questions of tests/fixtures/voice/ once: synthesise each, encode it as Telegram sends a
+voice message (OGG/Opus, 48 kHz mono, 24 kbit/s), and list them with their text in questions.jsonl.
+
+Needs ffmpeg and the synthesizers (Debian): `apt-get install ffmpeg espeak-ng libttspico-utils festival
+festvox-ru` (libttspico-utils is in non-free). CI does not run this: the files are committed.
+
+Voices: SVOX Pico (pico2wave: en, de, fr, es), eSpeak NG (en), Festival's festvox-ru (ru). Whisper base
+does not understand eSpeak NG's French, German or Russian (measured: word error rate 57-140%), so those
+languages use the other two.
+
+    .venv/bin/python scripts/make_voice_fixtures.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "voice"
+
+# (file stem, language, synthesizer, text): questions about data/article.fr.txt
+QUESTIONS = [
+    ("en-localities", "en", "espeak", "How many localities did Russian forces take this month?"),
+    ("en-meeting", "en", "pico", "Where was the meeting of the defence ministers held?"),
+    (
+        "en-area",  # about five seconds: `articlebot bench` times it against the same question typed
+        "en",
+        "pico",
+        "How many square kilometres have the Russian forces seized since the beginning of the year?",
+    ),
+    ("en-minister", "en", "espeak", "Who is the Russian defence minister?"),
+    (
+        "de-localities",
+        "de",
+        "pico",
+        "Wie viele Ortschaften haben die russischen Streitkräfte diesen Monat eingenommen?",
+    ),
+    ("de-meeting", "de", "pico", "Wo fand das Treffen der Verteidigungsminister statt?"),
+    ("de-bridge", "de", "pico", "Welche Brücke hat die Ukraine mit Raketen angegriffen?"),
+    ("fr-localities", "fr", "pico", "Combien de localités les forces russes ont-elles prises ce mois-ci ?"),
+    ("fr-meeting", "fr", "pico", "Où se tenait la réunion des ministres de la défense ?"),
+    ("fr-nato", "fr", "pico", "De quoi le ministre accuse-t-il l'OTAN ?"),
+    ("es-localities", "es", "pico", "¿Cuántas localidades tomaron las fuerzas rusas este mes?"),
+    ("es-meeting", "es", "pico", "¿Dónde se celebró la reunión de los ministros de defensa?"),
+    ("es-crimea", "es", "pico", "¿Qué puente atacó Ucrania con misiles esta semana?"),
+    ("ru-meeting", "ru", "festival", "Где проходила встреча министров обороны?"),
+    ("ru-minister", "ru", "festival", "Кто министр обороны России?"),
+    ("ru-nato", "ru", "festival", "В чём министр обвинил НАТО?"),
+]
+PICO = {"en": "en-GB", "de": "de-DE", "fr": "fr-FR", "es": "es-ES"}
+VOICES = {
+    "pico": "SVOX Pico (pico2wave, Apache-2.0)",
+    "espeak": "eSpeak NG (GPL-3.0)",
+    "festival": "Festival with festvox-ru (Russian male speaker)",
+}
+
+
+def synthesise(synthesizer: str, language: str, text: str, wav: Path) -> None:
+    if synthesizer == "pico":
+        command = ["pico2wave", "-l", PICO[language], "-w", str(wav), text]
+        subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+    elif synthesizer == "espeak":
+        subprocess.run(["espeak-ng", "-v", language, "-s", "150", "-w", str(wav), text], check=True)
+    else:
+        voice = "(voice_msu_ru_nsh_clunits)"
+        script = wav.with_suffix(".txt")
+        script.write_text(text, encoding="utf-8")
+        command = ["text2wave", "-eval", voice, "-o", str(wav), str(script)]
+        subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
+
+
+def encode(source: list[str], ogg: Path) -> None:
+    """As Telegram's voice messages are: Opus in OGG, 48 kHz mono, a low voice bitrate."""
+    codec = ["-ar", "48000", "-ac", "1", "-c:a", "libopus", "-b:a", "24k", "-application", "voip"]
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *source, *codec, str(ogg)], check=True)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for stem, language, synthesizer, text in QUESTIONS:
+            wav = Path(tmp) / f"{stem}.wav"
+            synthesise(synthesizer, language, text, wav)
+            encode(["-i", str(wav)], OUT / f"{stem}.ogg")
+            voice = VOICES[synthesizer]
+            rows.append({"file": f"{stem}.ogg", "language": language, "text": text, "voice": voice})
+    # Nothing said: two seconds of silence.
+    encode(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "2"], OUT / "silence.ogg")
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    (OUT / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(rows)} questions and silence.ogg in {OUT}")
+
+
+if __name__ == "__main__":
+    main()
