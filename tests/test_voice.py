@@ -139,3 +139,21 @@ async def test_voice_off(standin, library):
         off = await bot.wait_call("sendMessage", chat_id=5201, timeout=30)
     assert "do not listen to voice messages" in off.params["text"]
     assert standin.files[voice["file_id"]][0] not in standin.downloads
+
+
+async def test_a_voice_question_over_the_askers_limit_is_neither_downloaded_nor_heard(
+    standin, library, transcriber
+):
+    async with running_bot(standin, library, {"questions_per_minute": 1}, transcriber=transcriber) as bot:
+        silence = standin.add_voice((FIXTURES / "silence.ogg").read_bytes(), duration=2)
+        question = standin.add_voice((FIXTURES / "en-localities.ogg").read_bytes(), duration=4)
+        await bot.message(None, chat_id=5301, voice=silence)  # counted, heard: nothing said
+        await bot.wait_call("sendMessage", chat_id=5301, timeout=60)
+        await bot.message(None, chat_id=5301, voice=question)
+        await standin.wait_for(lambda calls: len(texts(standin, 5301)) >= 2, timeout=30, what="a reply")
+        await bot.settle()
+
+    [_, slowed] = texts(standin, 5301)
+    assert slowed.startswith("✋"), slowed
+    assert standin.files[silence["file_id"]][0] in standin.downloads
+    assert standin.files[question["file_id"]][0] not in standin.downloads

@@ -101,8 +101,21 @@ class Questions:
 
     # --- questions in chats ----------------------------------------------------------------------------
 
-    async def ask(self, update: Update, context: Context, text: str) -> None:
-        """Check a question, then answer it in the chat, remembering the exchange for follow-ups."""
+    async def slowed_down(self, update: Update, lang: str) -> bool:
+        """Count a question against its asker's per-minute limit; past it, say so and return True."""
+        user, message, limit = (
+            update.effective_user,
+            update.effective_message,
+            self.front.settings.questions_per_minute,
+        )
+        wait = await self.front.state.take("questions", user.id, limit, 60) if user is not None else 0
+        if wait and message is not None:
+            await message.reply_text(say("slow_down", lang, limit=limit, seconds=wait))
+        return bool(wait)
+
+    async def ask(self, update: Update, context: Context, text: str, *, counted: bool = False) -> None:
+        """Check a question, then answer it in the chat, remembering the exchange for follow-ups. counted:
+        the question was already counted against its asker's limit (a voice one, before it was heard)."""
         message, chat = update.effective_message, update.effective_chat
         if message is None or chat is None:
             return
@@ -119,10 +132,8 @@ class Questions:
                 else say("too_long", lang, length=error.length, limit=error.limit)
             )
             return
-        user, front = update.effective_user, self.front
-        limit = front.settings.questions_per_minute
-        if user is not None and (wait := await front.state.take("questions", user.id, limit, 60)):
-            await message.reply_text(say("slow_down", lang, limit=limit, seconds=wait))
+        front = self.front
+        if not counted and await self.slowed_down(update, lang):
             return
         reply = message.reply_to_message
         follow_up = await front.state.exchange(chat.id, reply.message_id) if reply else None

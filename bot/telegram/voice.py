@@ -51,6 +51,8 @@ class VoiceQuestions:
         if seconds > limit:  # Telegram tells the duration: nothing is downloaded
             await message.reply_text(say("voice_too_long", lang, seconds=seconds, limit=limit))
             return
+        if await self.front.questions.slowed_down(update, lang):  # before any download or transcription
+            return
         engine = await self.front.engine_for(chat.id)
         user = update.effective_user
         spoken = ((user.language_code if user else None) or lang).split("-")[0].lower()
@@ -63,7 +65,7 @@ class VoiceQuestions:
         heard = (transcript.duration, transcript.language, transcript.seconds)
         logger.info("Heard %.1f s of %s speech in %.2f s", *heard)
         await message.reply_text(say("voice_heard", lang, text=escape(transcript.text)))
-        await self.front.questions.ask(update, context, transcript.text)
+        await self.front.questions.ask(update, context, transcript.text, counted=True)
 
     async def _transcribe(
         self, message: Message, audio: bytes, hints: tuple[str, str], lang: str
