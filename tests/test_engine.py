@@ -287,3 +287,13 @@ def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_e
     engine, _ = scripted_engine("Macron said the missile attack was part of a larger offensive.")
     answer = engine.answer("What did Macron say about the missile attack?")
     assert "Macron" not in answer.answer
+
+
+def test_a_previous_exchange_the_model_does_not_judge_a_follow_up_is_left_out(scripted_engine):
+    from bot.engine.records import Exchange
+
+    engine, model = scripted_engine("Les forces russes ont pris 28 localités.")  # says neither yes nor no
+    answer = engine.answer(ARTICLE_FACT, previous=Exchange("Où se tenait la réunion ?", "Au Kazakhstan."))
+    assert [m["role"] for m in model.calls[0]] == ["system", "user"], "asked alone"
+    assert not answer.followed and answer.follow_up_probability == 0.0
+    assert "followed" not in answer.to_json() and "follow_up_ms" not in answer.to_json()

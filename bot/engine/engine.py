@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from bot.engine.answerability import Answerability, Signals
 from bot.engine.citing import citations, supporting
+from bot.engine.followup import FollowUpJudge
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import TextModel
 from bot.engine.prompts import phrase, render_file
@@ -72,6 +73,7 @@ class Engine:
         min_confidence: float = DEFAULT_CONFIDENCE,
         answerability: Answerability | None = None,
         states: StateFiles | None = None,
+        follow_ups: FollowUpJudge | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.name, self.title = name, title
@@ -84,6 +86,7 @@ class Engine:
         self._words = ArticleWords([chunk.text for chunk in retriever.chunks])
         self._model = model
         self._reader = Reader(model, max_answer_tokens)
+        self._follow_ups = follow_ups or FollowUpJudge(model)
         self._guesser = guesser
         self._top_k = top_k
         self._max_question_chars = max_question_chars
@@ -152,25 +155,39 @@ class Engine:
 
     # -- answering ------------------------------------------------------------------------------------
 
-    def answer(self, question: str, follow_up: Exchange | None = None) -> Answer:
+    def answer(
+        self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
+    ) -> Answer:
         final: Answer | None = None
-        for item in self.stream(question, follow_up):
+        for item in self.stream(question, follow_up, previous=previous):
             if isinstance(item, Answer):
                 final = item
         assert final is not None
         return final
 
-    def stream(self, question: str, follow_up: Exchange | None = None) -> Iterator[str | Answer]:
-        """Yield the quote to show meanwhile, then the final Answer."""
+    def stream(
+        self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield the quote to show meanwhile, then the final Answer. follow_up is an exchange the question
+        surely continues (a reply to it); previous is one it may continue, which the model judges."""
         started = self._clock()
         language = self.detect_language(question)
         text = self.check_question(question, language)
         timings = Timings()
+        judged: float | None = None
+        if previous is not None and follow_up is None:
+            judged = self.follows(previous, text)
+            if self._follow_ups.follows(judged):
+                follow_up = previous
+        judged_ms = (self._clock() - started) * 1000 if judged is not None else 0.0
 
         def finish(answer: str, cited: list[Citation], method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
             refused = method.startswith("refusal:")
-            return Answer(text, answer, refused, language, cited, timings, method, self.name)
+            made = Answer(text, answer, refused, language, cited, timings, method, self.name)
+            return replace(
+                made, followed=follow_up is not None, follow_up_probability=judged, follow_up_ms=judged_ms
+            )
 
         def refusal(check: str) -> Answer:
             return finish(phrase("refusal", language), [], f"refusal:{check}")
@@ -217,6 +234,22 @@ class Engine:
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
+
+    def follows(self, previous: Exchange, question: str) -> float:
+        """The model's share of yes to: does this question depend on the previous exchange? 0 if it fails
+        (the question is then answered on its own, as before follow-ups were judged)."""
+        if self.reads_whole_article:
+            article = self._whole_article
+        else:
+            article = self._article_for(
+                self._retriever.retrieve(f"{previous.question} {question}", self._top_k)
+            )
+        try:
+            self.read_article()
+            return self._follow_ups.probability(self._reader.conversation(article, previous), question)
+        except MODEL_FAILURES:
+            logger.warning("the model could not judge a follow-up; answering on its own", exc_info=True)
+            return 0.0
 
     def _check(
         self, reply: str, reading: Reading, question: str, language: str, question_similarity: float
