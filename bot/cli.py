@@ -117,10 +117,9 @@ def _follow_ups(settings: Settings, args: argparse.Namespace) -> int:
         if args.verbose or not (
             result.right_after or (result.pair.kind == "plain" and not result.right_alone)
         ):
-            judged = result.after.follow_up_probability or 0.0
             mark = "ok " if result.right_after else "BAD"
-            said = result.after.answer[:90].replace("\n", " ")
-            print(f"{mark} {result.pair.id:14} yes={judged:.2f} {said}", file=sys.stderr)
+            said = result.after.answer[:80].replace("\n", " ")
+            print(f"{mark} {result.pair.id:14} {result.after.standalone!r} -> {said}", file=sys.stderr)
 
     library = open_library(settings)
     pairs = load_pairs(args.follow_ups, args.split)

@@ -24,7 +24,7 @@ from dataclasses import replace
 
 from bot.engine.answerability import Answerability, Signals
 from bot.engine.citing import citations, supporting
-from bot.engine.followup import FollowUpJudge
+from bot.engine.followup import Condenser
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import TextModel
 from bot.engine.prompts import phrase, render_file
@@ -73,7 +73,6 @@ class Engine:
         min_confidence: float = DEFAULT_CONFIDENCE,
         answerability: Answerability | None = None,
         states: StateFiles | None = None,
-        follow_ups: FollowUpJudge | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.name, self.title = name, title
@@ -86,7 +85,7 @@ class Engine:
         self._words = ArticleWords([chunk.text for chunk in retriever.chunks])
         self._model = model
         self._reader = Reader(model, max_answer_tokens)
-        self._follow_ups = follow_ups or FollowUpJudge(model)
+        self._condenser = Condenser(self._reader)
         self._guesser = guesser
         self._top_k = top_k
         self._max_question_chars = max_question_chars
@@ -169,30 +168,28 @@ class Engine:
         self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
     ) -> Iterator[str | Answer]:
         """Yield the quote to show meanwhile, then the final Answer. follow_up is an exchange the question
-        surely continues (a reply to it); previous is one it may continue, which the model judges."""
+        surely continues (a reply to it); previous is one it may continue: the model rewrites the question
+        in its light into a standalone one, which is then answered as any question."""
         started = self._clock()
         language = self.detect_language(question)
         text = self.check_question(question, language)
         timings = Timings()
-        judged: float | None = None
+        asked = text  # what is answered and checked: the question, or its standalone rewrite
         if previous is not None and follow_up is None:
-            judged = self.follows(previous, text)
-            if self._follow_ups.follows(judged):
-                follow_up = previous
-        judged_ms = (self._clock() - started) * 1000 if judged is not None else 0.0
+            asked = self.standalone(previous, text)
+        rewrite_ms = (self._clock() - started) * 1000 if previous is not None and follow_up is None else 0.0
 
         def finish(answer: str, cited: list[Citation], method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
             refused = method.startswith("refusal:")
             made = Answer(text, answer, refused, language, cited, timings, method, self.name)
-            return replace(
-                made, followed=follow_up is not None, follow_up_probability=judged, follow_up_ms=judged_ms
-            )
+            followed = follow_up is not None or asked != text
+            return replace(made, followed=followed, standalone=asked, follow_up_ms=rewrite_ms)
 
         def refusal(check: str) -> Answer:
             return finish(phrase("refusal", language), [], f"refusal:{check}")
 
-        query = f"{follow_up.question} {text}" if follow_up else text
+        query = f"{follow_up.question} {asked}" if follow_up else asked
         passages = self._retriever.retrieve(query, self._top_k)
         timings.retrieve_ms = (self._clock() - started) * 1000
         if not passages:
@@ -203,7 +200,7 @@ class Engine:
         timings.first_token_ms = (self._clock() - started) * 1000
         yield quoted
 
-        messages = self._reader.messages(self._article_for(passages), text, language, follow_up)
+        messages = self._reader.messages(self._article_for(passages), asked, language, follow_up)
         try:
             self.read_article()
             reading = self._reader.read(messages)
@@ -212,11 +209,11 @@ class Engine:
             yield finish(quoted, quote_citations, "extractive")
             return
         reply = reading.reply
-        logger.debug("%r: reply %r, refusal lean %.3f", text, reply, reading.refusal_lean)
+        logger.debug("%r: reply %r, refusal lean %.3f", asked, reply, reading.refusal_lean)
         if not reply or marks_refusal(reply):
             yield refusal("model")
             return
-        check = self._check(reply, reading, text, language, passages[0].score)
+        check = self._check(reply, reading, asked, language, passages[0].score)
         if isinstance(check, str):
             yield refusal(check)
             return
@@ -230,26 +227,26 @@ class Engine:
         if confidence < self.min_confidence:
             yield replace(refusal("confidence"), candidate=reply, confidence=confidence, signals=scored)
             return
-        cited = supporting(self._retriever, self._facts, reply, text, language, best)
+        cited = supporting(self._retriever, self._facts, reply, asked, language, best)
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
 
-    def follows(self, previous: Exchange, question: str) -> float:
-        """The model's share of yes to: does this question depend on the previous exchange? 0 if it fails
-        (the question is then answered on its own, as before follow-ups were judged)."""
+    def standalone(self, previous: Exchange, question: str) -> str:
+        """The question rewritten by the model to be understood without the previous exchange (itself when
+        it already is); the question as asked if the model fails."""
         if self.reads_whole_article:
             article = self._whole_article
         else:
-            article = self._article_for(
-                self._retriever.retrieve(f"{previous.question} {question}", self._top_k)
-            )
+            query = f"{previous.question} {question}"
+            article = self._article_for(self._retriever.retrieve(query, self._top_k))
         try:
             self.read_article()
-            return self._follow_ups.probability(self._reader.conversation(article, previous), question)
+            conversation = self._reader.conversation(article, previous)
+            return self._condenser.standalone(conversation, question, self._max_question_chars)
         except MODEL_FAILURES:
-            logger.warning("the model could not judge a follow-up; answering on its own", exc_info=True)
-            return 0.0
+            logger.warning("the model could not rewrite a follow-up; answering it as asked", exc_info=True)
+            return question
 
     def _check(
         self, reply: str, reading: Reading, question: str, language: str, question_similarity: float

@@ -1,37 +1,35 @@
-"""Whether a new question continues the previous exchange: the model's yes or no, read from its first token.
+"""A question that may continue the previous exchange, made standalone by the model ("condense question").
 
-The judgement is asked as the next turn of the conversation the follow-up would have (the article, the
-previous question and answer), so llama.cpp reuses the article's evaluated prefix and the exchange's tokens:
-one forward pass over the question, no generation, and the article stays in the cache for the answer. No word
-lists: the model reads the question in whatever language it is written.
+The model is asked, as the next turn of the conversation the follow-up would have (the article, the previous
+question and answer), to rewrite the question so that it is understood without the conversation, or to repeat
+it when it already is. Asked this way, llama.cpp reuses the article's evaluated prefix, which stays in the
+cache for the answer. The rewrite then goes through the engine's normal path and all its checks, which
+compare the answer with a question that says what it asks. No word lists: the model reads the question in
+whatever language it is written. A reply that is no question (the model answered instead) or is longer than
+a question may be is dropped for the question as asked.
 """
 
 from __future__ import annotations
 
-from bot.engine.llm import Message, TextModel
+from bot.engine.llm import Message
 from bot.engine.prompts import render_file
-from bot.engine.reader import YES_NO
+from bot.engine.reader import Reader
 
-# The least share of "yes" (against "no") at which a question is taken as a follow-up (README, "Follow-up
-# questions": chosen on the tuning half of evals/followups.jsonl).
-FOLLOW_UP_THRESHOLD = 0.5
+QUESTION_MARKS = ("?", "？", "؟")
 
 
-class FollowUpJudge:
-    """Asks the model whether a question depends on the previous exchange."""
+class Condenser:
+    """Rewrites a question into a standalone one, in the light of the previous exchange."""
 
-    def __init__(self, model: TextModel, threshold: float = FOLLOW_UP_THRESHOLD) -> None:
-        self._model = model
-        self.threshold = threshold
+    def __init__(self, reader: Reader) -> None:
+        self._reader = reader
 
-    def probability(self, conversation: list[Message], question: str) -> float:
-        """The share of yes among the model's first-token yes and no, after the conversation (the article and
-        the previous exchange) and the question."""
+    def standalone(self, conversation: list[Message], question: str, limit: int) -> str:
+        """The question made standalone; the question itself when the model's line is no question, or
+        longer than `limit` characters."""
         turn = render_file("follow_up_user.txt", question=question).strip()
-        asked = [*conversation, {"role": "user", "content": turn}]
-        yes, capital_yes, no, capital_no = self._model.next_token_probabilities(asked, YES_NO)
-        said = yes + capital_yes + no + capital_no
-        return (yes + capital_yes) / said if said > 0 else 0.0
-
-    def follows(self, probability: float) -> bool:
-        return probability >= self.threshold
+        line = self._reader.first_line([*conversation, {"role": "user", "content": turn}])
+        rewrite = line.strip().strip("\"'«»“”„").strip()
+        if not rewrite.endswith(QUESTION_MARKS) or len(rewrite) > limit:
+            return question
+        return rewrite

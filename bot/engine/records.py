@@ -65,16 +65,17 @@ class Answer:
     candidate: str = ""
     confidence: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
-    # Follow-ups: whether the answer was made in the light of a previous exchange, and, when the model
-    # judged a chat's last exchange, the share of yes it gave and what the judgement cost. Internal too.
+    # Follow-ups: whether the answer was made in the light of a previous exchange (a reply's, or a chat's
+    # last exchange the model rewrote the question with), the question answered (the rewrite, if any),
+    # and what the rewriting cost. Internal too.
     followed: bool = False
-    follow_up_probability: float | None = None
+    standalone: str = ""
     follow_up_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         internal_fields = ("method", "article", "candidate", "confidence", "signals")
-        for internal in (*internal_fields, "followed", "follow_up_probability", "follow_up_ms"):
+        for internal in (*internal_fields, "followed", "standalone", "follow_up_ms"):
             data.pop(internal)  # the JSON contract of `ask --json` predates them
         return data
 
