@@ -289,11 +289,24 @@ def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_e
     assert "Macron" not in answer.answer
 
 
-def test_a_previous_exchange_the_model_does_not_judge_a_follow_up_is_left_out(scripted_engine):
+def test_a_question_after_the_last_exchange_is_answered_as_the_model_rewrote_it(scripted_engine):
     from bot.engine.records import Exchange
 
-    engine, model = scripted_engine("Les forces russes ont pris 28 localités.")  # says neither yes nor no
+    rewrite = "Où se tenait la réunion des ministres de la défense ?"
+    engine, model = scripted_engine([rewrite, "Au Kazakhstan."])
+    answer = engine.answer("Et où ?", previous=Exchange("Qui parlait ?", "Belousov. [1]"))
+    asked, answered = model.calls
+    assert [m["content"] for m in asked[1:3]] == ["Qui parlait ?", "Belousov."], (
+        "the rewrite sees the exchange"
+    )
+    assert [m["role"] for m in answered] == ["system", "user"] and rewrite in answered[-1]["content"]
+    assert answer.question == "Et où ?" and answer.standalone == rewrite and answer.followed
+    assert not {"followed", "standalone", "follow_up_ms"} & set(answer.to_json())
+
+
+def test_a_rewrite_that_is_no_question_leaves_the_question_as_asked(scripted_engine):
+    from bot.engine.records import Exchange
+
+    engine, model = scripted_engine("Les forces russes ont pris 28 localités.")  # answers, never asks
     answer = engine.answer(ARTICLE_FACT, previous=Exchange("Où se tenait la réunion ?", "Au Kazakhstan."))
-    assert [m["role"] for m in model.calls[0]] == ["system", "user"], "asked alone"
-    assert not answer.followed and answer.follow_up_probability == 0.0
-    assert "followed" not in answer.to_json() and "follow_up_ms" not in answer.to_json()
+    assert ARTICLE_FACT in model.calls[-1][-1]["content"] and not answer.followed
