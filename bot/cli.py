@@ -119,7 +119,7 @@ def _follow_ups(settings: Settings, args: argparse.Namespace) -> int:
         ):
             mark = "ok " if result.right_after else "BAD"
             said = result.after.answer[:80].replace("\n", " ")
-            print(f"{mark} {result.pair.id:14} {result.after.standalone!r} -> {said}", file=sys.stderr)
+            print(f"{mark} {result.pair.id:14} {said}", file=sys.stderr)
 
     library = open_library(settings)
     pairs = load_pairs(args.follow_ups, args.split)

@@ -3,14 +3,13 @@ continues it, and alone when it does not?
 
 Each line of the set (evals/followups.jsonl) is a first question, a second one and the second one's gold
 facts, about an article (the bundled one, or a public one in evals/). The first is answered; then the second
-is answered alone, and after the first exchange the way a private chat asks it (the model rewrites it into
-a standalone question in the light of the first exchange). Rightness is the main eval's
-(bot.evaluation.score), at the operator's strictness.
+is answered alone, and after the first exchange the way a private chat asks it (the exchange given to the
+model as the turns before the question). Rightness is the main eval's (bot.evaluation.score), at the
+operator's strictness.
 
 - follow-ups right: the second question of a "follow-up" line, asked after the first, is right;
 - plain changed: a "plain" line's second question is right alone and not right after the first;
-- plain rewritten: the model rewrote a plain second question (whether or not that changed its answer);
-- the decision's cost: the time the rewriting added to each second question.
+- the cost: the time the exchange added to each second question (answered after the first, less alone).
 """
 
 from __future__ import annotations
@@ -73,17 +72,15 @@ class FollowUpReport:
                 _sum(r.right_alone for r in follow),
                 len(follow),
             ),
-            ("follow-ups rewritten", _sum(r.after.followed for r in follow), len(follow)),
             (
                 "plain changed (right alone, not after the first)",
                 _sum(_changed(r) for r in plain),
                 len(plain),
             ),
-            ("plain rewritten", _sum(r.after.followed for r in plain), len(plain)),
         ]
 
     def decision_ms(self) -> list[float]:
-        return [r.after.follow_up_ms for r in self.results]
+        return [r.after.timings.total_ms - r.alone.timings.total_ms for r in self.results]
 
 
 def _sum(flags: Iterable[bool]) -> int:
@@ -154,7 +151,7 @@ def format_follow_ups(report: FollowUpReport, model_name: str, split: str) -> st
     if times:
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         lines.append(
-            f"| the rewriting's time per question, p50 / p95 | {statistics.median(times):.0f} ms "
+            f"| time the exchange adds per question, p50 / p95 | {statistics.median(times):.0f} ms "
             f"/ {p95:.0f} ms | {len(times)} |"
         )
     return "\n".join(lines)

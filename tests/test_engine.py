@@ -289,24 +289,11 @@ def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_e
     assert "Macron" not in answer.answer
 
 
-def test_a_question_after_the_last_exchange_is_answered_as_the_model_rewrote_it(scripted_engine):
+def test_a_chats_last_exchange_is_given_to_the_model_before_the_question(scripted_engine):
     from bot.engine.records import Exchange
 
-    rewrite = "Où se tenait la réunion des ministres de la défense ?"
-    engine, model = scripted_engine([rewrite, "Au Kazakhstan."])
+    engine, model = scripted_engine("Au Kazakhstan.")
     answer = engine.answer("Et où ?", previous=Exchange("Qui parlait ?", "Belousov. [1]"))
-    asked, answered = model.calls
-    assert [m["content"] for m in asked[1:3]] == ["Qui parlait ?", "Belousov."], (
-        "the rewrite sees the exchange"
-    )
-    assert [m["role"] for m in answered] == ["system", "user"] and rewrite in answered[-1]["content"]
-    assert answer.question == "Et où ?" and answer.standalone == rewrite and answer.followed
-    assert not {"followed", "standalone", "follow_up_ms"} & set(answer.to_json())
-
-
-def test_a_rewrite_that_is_no_question_leaves_the_question_as_asked(scripted_engine):
-    from bot.engine.records import Exchange
-
-    engine, model = scripted_engine("Les forces russes ont pris 28 localités.")  # answers, never asks
-    answer = engine.answer(ARTICLE_FACT, previous=Exchange("Où se tenait la réunion ?", "Au Kazakhstan."))
-    assert ARTICLE_FACT in model.calls[-1][-1]["content"] and not answer.followed
+    turns = [m["content"] for m in model.calls[0]]
+    assert turns[1:3] == ["Qui parlait ?", "Belousov."] and "Et où ?" in turns[3]
+    assert answer.followed and "followed" not in answer.to_json()

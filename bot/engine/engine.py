@@ -24,7 +24,6 @@ from dataclasses import replace
 
 from bot.engine.answerability import Answerability, Signals
 from bot.engine.citing import citations, supporting
-from bot.engine.followup import Condenser
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import TextModel
 from bot.engine.prompts import phrase, render_file
@@ -85,7 +84,6 @@ class Engine:
         self._words = ArticleWords([chunk.text for chunk in retriever.chunks])
         self._model = model
         self._reader = Reader(model, max_answer_tokens)
-        self._condenser = Condenser(self._reader)
         self._guesser = guesser
         self._top_k = top_k
         self._max_question_chars = max_question_chars
@@ -168,28 +166,26 @@ class Engine:
         self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
     ) -> Iterator[str | Answer]:
         """Yield the quote to show meanwhile, then the final Answer. follow_up is an exchange the question
-        surely continues (a reply to it); previous is one it may continue: the model rewrites the question
-        in its light into a standalone one, which is then answered as any question."""
+        surely continues (a reply to it); previous is one it may continue (a private chat's last exchange).
+        Either is given to the model as the turns before the question: the model decides, as it reads,
+        whether the question continues it (measured against a yes/no judgement and a standalone rewrite:
+        README, "Follow-up questions")."""
         started = self._clock()
         language = self.detect_language(question)
         text = self.check_question(question, language)
         timings = Timings()
-        asked = text  # what is answered and checked: the question, or its standalone rewrite
-        if previous is not None and follow_up is None:
-            asked = self.standalone(previous, text)
-        rewrite_ms = (self._clock() - started) * 1000 if previous is not None and follow_up is None else 0.0
+        follow_up = follow_up or previous
 
         def finish(answer: str, cited: list[Citation], method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
             refused = method.startswith("refusal:")
             made = Answer(text, answer, refused, language, cited, timings, method, self.name)
-            followed = follow_up is not None or asked != text
-            return replace(made, followed=followed, standalone=asked, follow_up_ms=rewrite_ms)
+            return replace(made, followed=follow_up is not None)
 
         def refusal(check: str) -> Answer:
             return finish(phrase("refusal", language), [], f"refusal:{check}")
 
-        query = f"{follow_up.question} {asked}" if follow_up else asked
+        query = f"{follow_up.question} {text}" if follow_up else text
         passages = self._retriever.retrieve(query, self._top_k)
         timings.retrieve_ms = (self._clock() - started) * 1000
         if not passages:
@@ -200,7 +196,7 @@ class Engine:
         timings.first_token_ms = (self._clock() - started) * 1000
         yield quoted
 
-        messages = self._reader.messages(self._article_for(passages), asked, language, follow_up)
+        messages = self._reader.messages(self._article_for(passages), text, language, follow_up)
         try:
             self.read_article()
             reading = self._reader.read(messages)
@@ -209,11 +205,11 @@ class Engine:
             yield finish(quoted, quote_citations, "extractive")
             return
         reply = reading.reply
-        logger.debug("%r: reply %r, refusal lean %.3f", asked, reply, reading.refusal_lean)
+        logger.debug("%r: reply %r, refusal lean %.3f", text, reply, reading.refusal_lean)
         if not reply or marks_refusal(reply):
             yield refusal("model")
             return
-        check = self._check(reply, reading, asked, language, passages[0].score)
+        check = self._check(reply, reading, text, language, passages[0].score)
         if isinstance(check, str):
             yield refusal(check)
             return
@@ -227,26 +223,10 @@ class Engine:
         if confidence < self.min_confidence:
             yield replace(refusal("confidence"), candidate=reply, confidence=confidence, signals=scored)
             return
-        cited = supporting(self._retriever, self._facts, reply, asked, language, best)
+        cited = supporting(self._retriever, self._facts, reply, text, language, best)
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
-
-    def standalone(self, previous: Exchange, question: str) -> str:
-        """The question rewritten by the model to be understood without the previous exchange (itself when
-        it already is); the question as asked if the model fails."""
-        if self.reads_whole_article:
-            article = self._whole_article
-        else:
-            query = f"{previous.question} {question}"
-            article = self._article_for(self._retriever.retrieve(query, self._top_k))
-        try:
-            self.read_article()
-            conversation = self._reader.conversation(article, previous)
-            return self._condenser.standalone(conversation, question, self._max_question_chars)
-        except MODEL_FAILURES:
-            logger.warning("the model could not rewrite a follow-up; answering it as asked", exc_info=True)
-            return question
 
     def _check(
         self, reply: str, reading: Reading, question: str, language: str, question_similarity: float

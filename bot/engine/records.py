@@ -65,17 +65,13 @@ class Answer:
     candidate: str = ""
     confidence: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
-    # Follow-ups: whether the answer was made in the light of a previous exchange (a reply's, or a chat's
-    # last exchange the model rewrote the question with), the question answered (the rewrite, if any),
-    # and what the rewriting cost. Internal too.
+    # Whether a previous exchange was given with the question (a reply's, or a private chat's last one):
+    # such an answer depends on more than the question, so it is not cached. Internal too.
     followed: bool = False
-    standalone: str = ""
-    follow_up_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        internal_fields = ("method", "article", "candidate", "confidence", "signals")
-        for internal in (*internal_fields, "followed", "standalone", "follow_up_ms"):
+        for internal in ("method", "article", "candidate", "confidence", "signals", "followed"):
             data.pop(internal)  # the JSON contract of `ask --json` predates them
         return data
 
