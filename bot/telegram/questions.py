@@ -20,6 +20,7 @@ from bot.telegram.render import (
     answer_keyboard,
     article_button,
     escape,
+    normalise,
     render_answer,
     render_partial,
     say,
@@ -135,6 +136,8 @@ class Questions:
         previous = None
         if window and follow_up is None:
             previous = await front.state.recent_exchange(chat.id, engine.article_sha)
+            if previous and normalise(previous.question) == normalise(question):
+                previous = None  # asked again, not followed up: the same answer, from the cache
         sink = ChatSink(
             context.bot,
             chat.id,
