@@ -15,6 +15,7 @@ from pydantic_settings import SettingsError
 from bot.articles_cli import add_parsers as add_article_parsers
 from bot.engine.records import Answer
 from bot.errors import ArticlebotError, ConfigError
+from bot.paths import FOLLOW_UP_SET
 from bot.settings import Settings
 
 if TYPE_CHECKING:  # imported lazily at run time, for speed
@@ -94,6 +95,8 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     ARTICLE_PATH's. Articles are indexed (as eval-<set>) and read as any other."""
     from bot.evaluation import format_table, save_reports
 
+    if args.follow_ups:
+        return _follow_ups(settings, args)
     reports, model_name = _replayed(args.replay) if args.replay else _run_sets(settings, args)
     if args.save:
         save_reports(reports, args.save)
@@ -102,6 +105,26 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({report.name: report.metrics() for report in strict}, indent=2))
     else:
         print(format_table(reports, model_name, settings.answer_confidence))
+    return 0
+
+
+def _follow_ups(settings: Settings, args: argparse.Namespace) -> int:
+    """The follow-up set (README, "Follow-up questions"): its report half unless --split says otherwise."""
+    from bot.articles_cli import open_library
+    from bot.follow_up_eval import PairResult, format_follow_ups, load_pairs, run_follow_ups
+
+    def progress(result: PairResult) -> None:
+        if args.verbose or not (
+            result.right_after or (result.pair.kind == "plain" and not result.right_alone)
+        ):
+            mark = "ok " if result.right_after else "BAD"
+            said = result.after.answer[:80].replace("\n", " ")
+            print(f"{mark} {result.pair.id:14} {said}", file=sys.stderr)
+
+    library = open_library(settings)
+    pairs = load_pairs(args.follow_ups, args.split)
+    report = run_follow_ups(library, pairs, settings.article_path, settings.answer_confidence, progress)
+    print(format_follow_ups(report, library.model.name, args.split))
     return 0
 
 
@@ -257,6 +280,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--save", type=_path, metavar="FILE", help="keep every scored answer (JSONL)")
     evaluate.add_argument(
         "--replay", type=_path, metavar="FILE", help="score a --save file again (e.g. at another strictness)"
+    )
+    evaluate.add_argument(
+        "--follow-ups",
+        type=_path,
+        nargs="?",
+        const=FOLLOW_UP_SET,
+        metavar="FILE",
+        help="the follow-up set instead (default evals/followups.jsonl)",
+    )
+    evaluate.add_argument(
+        "--split", choices=("report", "tune", "all"), default="report", help="which half of the follow-up set"
     )
     evaluate.set_defaults(func=cmd_eval)
     voice = sub.add_parser("eval-voice", help="word error rate and speed of voice transcription")

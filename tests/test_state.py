@@ -61,6 +61,28 @@ async def test_answers_exchanges_and_inline_questions_round_trip(make_state):
     assert await second.inline_question("k1") == ("news", "q?")
 
 
+async def test_a_chats_recent_exchange_is_for_its_article_and_its_window(make_state):
+    first, second = make_state(), make_state()
+    exchange = Exchange("Who?", "Belousov. [1]")
+    await first.keep_recent_exchange(66, "sha-a", exchange, 600)
+    assert await second.recent_exchange(66, "sha-a") == exchange
+    assert await second.recent_exchange(66, "sha-b") is None, "another article starts afresh"
+    assert await second.recent_exchange(67, "sha-a") is None
+    await second.forget_recent_exchange(66)  # /new
+    assert await first.recent_exchange(66, "sha-a") is None
+
+
+async def test_a_recent_exchange_expires_with_its_window(tmp_path):
+    now = [0.0]
+    state = LocalState(tmp_path / "chats.sqlite3", clock=lambda: now[0])
+    await state.keep_recent_exchange(68, "sha", Exchange("Who?", "Belousov."), 600)
+    now[0] += 599
+    assert await state.recent_exchange(68, "sha") == Exchange("Who?", "Belousov.")
+    now[0] += 2
+    assert await state.recent_exchange(68, "sha") is None
+    await state.close()
+
+
 async def test_first_is_true_once_across_replicas(make_state):
     first, second = make_state(), make_state()
     assert await first.first("inline", "msg-1") is True
@@ -84,6 +106,7 @@ async def test_a_processs_memory_stays_bounded_over_10000_users(tmp_path):
             await state.keep_exchange(user, 2 * user, Exchange("q?", "It is 28. [1]"))
             assert await state.exchange(user, 2 * user + 1) is None  # a reply to some other message
             await state.keep_last_answer(user, answer)
+            await state.keep_recent_exchange(user, "sha", Exchange("q?", "It is 28. [1]"), 600)
             await state.keep_inline_question(f"inline-{user}", "news", "q?")
             assert await state.first("inline", f"message-{user}")
             if user in (5_000, 10_000):
@@ -94,7 +117,10 @@ async def test_a_processs_memory_stays_bounded_over_10000_users(tmp_path):
     (half, memory_at_half), (full, memory_at_full) = sizes
     assert half == full, "no kind of entry grew over the last 5,000 users"
     assert all(count <= 4096 for count in full.values()), full
-    assert full["rate windows"] <= 1000 and full["exchanges"] == full["last answers"] == 1000
+    assert (
+        full["rate windows"] <= 1000
+        and full["exchanges"] == full["last answers"] == full["recent exchanges"] == 1000
+    )
     assert memory_at_full - memory_at_half < 500_000, (memory_at_half, memory_at_full)
     # The most recent users are remembered: a follow-up to the last answer still finds its exchange.
     await state.keep_exchange(1, 1, Exchange("q?", "a"))

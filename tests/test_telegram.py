@@ -319,7 +319,7 @@ async def test_start_help_sources_and_commands(tgbot):
     await tgbot.wait_call("setMyCommands", language_code="uk")  # registered in the background
     assert {"fr", "ru", "uk"} <= set(tgbot.standin.commands)
     commands = [command["command"] for command in tgbot.standin.commands[""]]
-    assert commands == ["start", "help", "ask", "article", "articles", "use", "read", "sources"]
+    assert commands == ["start", "help", "ask", "new", "article", "articles", "use", "read", "sources"]
 
     await tgbot.message("/sources", chat_id=1013)
     none_yet = await tgbot.wait_call("sendMessage", chat_id=1013)

@@ -56,13 +56,18 @@ class Reader:
     def system(article: str) -> list[Message]:
         return [{"role": "system", "content": render_file("reader_system.txt", article=article).strip()}]
 
-    def messages(
-        self, article: str, question: str, answer_language: str, follow_up: Exchange | None
-    ) -> list[Message]:
+    def conversation(self, article: str, follow_up: Exchange | None) -> list[Message]:
+        """The article, then the previous exchange if any: what comes before the question."""
         messages = self.system(article)
         if follow_up:
             messages.append({"role": "user", "content": follow_up.question})
             messages.append({"role": "assistant", "content": strip_markers(follow_up.answer)})
+        return messages
+
+    def messages(
+        self, article: str, question: str, answer_language: str, follow_up: Exchange | None
+    ) -> list[Message]:
+        messages = self.conversation(article, follow_up)
         user = render_file("reader_user.txt", question=question, language=language_name(answer_language))
         messages.append({"role": "user", "content": user.strip()})
         return messages

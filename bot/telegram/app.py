@@ -213,6 +213,7 @@ class FrontEnd:
         application.add_handler(CommandHandler("start", self.commands.on_start))
         application.add_handler(CommandHandler("help", self.commands.on_help))
         application.add_handler(CommandHandler("ask", self.questions.on_ask))
+        application.add_handler(CommandHandler("new", self.commands.on_new))
         application.add_handler(CommandHandler("article", self.commands.on_article))
         application.add_handler(CommandHandler("articles", self.commands.on_articles))
         application.add_handler(CommandHandler("use", self.commands.on_use))

@@ -1,6 +1,6 @@
-"""The fixed replies in Telegram: /start, /help, /article, /articles, /use, /sources, unknown commands, the
-[n], 📄 Article and article-switch buttons, and the command menu. They answer from the chat's article or
-from phrases, never the model.
+"""The fixed replies in Telegram: /start, /help, /new, /article, /articles, /use, /sources, unknown
+commands, the [n], 📄 Article and article-switch buttons, and the command menu. They answer from the
+chat's article or from phrases, never the model.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from bot.telegram.render import (
 if TYPE_CHECKING:
     from bot.telegram.app import FrontEnd
 
-COMMANDS = ("start", "help", "ask", "article", "articles", "use", "read", "sources")
+COMMANDS = ("start", "help", "ask", "new", "article", "articles", "use", "read", "sources")
 Context = ContextTypes.DEFAULT_TYPE
 BotApp = Application[
     Any, Any, Any, Any, Any, Any
@@ -180,6 +180,13 @@ class Commands:
             minutes=round((front.clock() - front.started) / 60),
         )
         await message.reply_text(text)
+
+    async def on_new(self, update: Update, context: Context) -> None:
+        """/new: the next question starts afresh, never taken as a follow-up of the last answer."""
+        if update.effective_message is None or update.effective_chat is None:
+            return
+        await self.front.state.forget_recent_exchange(update.effective_chat.id)
+        await update.effective_message.reply_text(say("new_done", user_language(update)))
 
     async def on_sources(self, update: Update, context: Context) -> None:
         """/sources: the passages behind the last answer in this chat."""

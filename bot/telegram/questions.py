@@ -20,6 +20,7 @@ from bot.telegram.render import (
     answer_keyboard,
     article_button,
     escape,
+    normalise,
     render_answer,
     render_partial,
     say,
@@ -48,17 +49,20 @@ class Questions:
         follow_up: Exchange | None,
         lang: str,
         button: InlineKeyboardButton,
+        previous: Exchange | None = None,
     ) -> tuple[Answer | None, list[int]]:
         """Answer into a sink: a queued notice, the streamed text, then exactly one final message. A full
-        queue gets a polite "busy" at once, and a restart tells those still in line to ask again."""
+        queue gets a polite "busy" at once, and a restart tells those still in line to ask again.
+        previous: the chat's last exchange, which the model judges the question to follow or not."""
         model = self.front.model
         try:
-            answer = await model.cached(engine, question if follow_up is None else None)
+            alone = follow_up is None and previous is None
+            answer = await model.cached(engine, question if alone else None)
             if answer is None and model.in_line >= self.front.settings.max_queue:
                 await sink.finish([say("busy", lang)], None)
                 return None, []
             if answer is None:
-                ahead, stream = model.submit(engine, question, follow_up)
+                ahead, stream = model.submit(engine, question, follow_up, previous)
                 notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
                 await sink.progress(notice, force=True, lasting=bool(ahead))
                 async for item in stream:
@@ -103,11 +107,8 @@ class Questions:
 
     async def slowed_down(self, update: Update, lang: str) -> bool:
         """Count a question against its asker's per-minute limit; past it, say so and return True."""
-        user, message, limit = (
-            update.effective_user,
-            update.effective_message,
-            self.front.settings.questions_per_minute,
-        )
+        user, message = update.effective_user, update.effective_message
+        limit = self.front.settings.questions_per_minute
         wait = await self.front.state.take("questions", user.id, limit, 60) if user is not None else 0
         if wait and message is not None:
             await message.reply_text(say("slow_down", lang, limit=limit, seconds=wait))
@@ -138,6 +139,13 @@ class Questions:
         reply = message.reply_to_message
         follow_up = await front.state.exchange(chat.id, reply.message_id) if reply else None
         private = chat.type == ChatType.PRIVATE
+        # In a private chat people follow up without replying; the model judges whether they do.
+        window = front.settings.follow_up_seconds if private else 0
+        previous = None
+        if window and follow_up is None:
+            previous = await front.state.recent_exchange(chat.id, engine.article_sha)
+            if previous and normalise(previous.question) == normalise(question):
+                previous = None  # asked again, not followed up: the same answer, from the cache
         sink = ChatSink(
             context.bot,
             chat.id,
@@ -147,11 +155,14 @@ class Questions:
             clock=self.front.clock,
         )
         button = article_button(lang, engine.name)
-        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
+        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button, previous)
         if answer is not None:
+            exchange = Exchange(question, answer.answer)
             for message_id in ids:
-                await front.state.keep_exchange(chat.id, message_id, Exchange(question, answer.answer))
+                await front.state.keep_exchange(chat.id, message_id, exchange)
             await front.state.keep_last_answer(chat.id, answer)
+            if window:
+                await front.state.keep_recent_exchange(chat.id, engine.article_sha, exchange, window)
 
     async def on_text(self, update: Update, context: Context) -> None:
         """A text message: a question in private chats; in groups only when mentioned or replied to."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -137,6 +138,23 @@ class RedisState:
 
     async def keep_last_answer(self, chat_id: int, answer: Answer) -> None:
         await self._set(f"last:{chat_id}", answer.to_record(), KEEP)
+
+    async def recent_exchange(self, chat_id: int, article: str) -> Exchange | None:
+        data = await self._get(f"recent:{chat_id}")
+        if data is None or data["article"] != article:
+            return None
+        return Exchange(data["question"], data["answer"])
+
+    async def keep_recent_exchange(
+        self, chat_id: int, article: str, exchange: Exchange, seconds: float
+    ) -> None:
+        # Redis forgets it when the window closes; whole seconds, at least one.
+        await self._set(
+            f"recent:{chat_id}", {"article": article, **asdict(exchange)}, max(1, math.ceil(seconds))
+        )
+
+    async def forget_recent_exchange(self, chat_id: int) -> None:
+        await self.redis.delete(f"{PREFIX}recent:{chat_id}")
 
     async def inline_question(self, key: str) -> tuple[str, str] | None:
         data = await self._get(f"inline:{key}")

@@ -17,8 +17,9 @@ from bot.telegram.stream import Lru
 
 # What one process remembers per user or chat is bounded whatever the number of users: the most recent
 # CAPACITY of each kind are kept (in Redis they expire instead): the answer messages a follow-up can
-# continue, the chats whose last answer /sources shows, and the users inside a rate-limit window (beyond
-# it, the least recently active user is forgotten, as if their window were over).
+# continue, the chats whose last answer /sources shows, the chats whose last exchange a question may
+# follow up, and the users inside a rate-limit window (beyond it, the least recently active user is
+# forgotten, as if their window were over).
 CAPACITY = 10_000
 
 
@@ -41,6 +42,15 @@ class ChatState(Protocol):
     async def keep_exchange(self, chat_id: int, message_id: int, exchange: Exchange) -> None: ...
     async def last_answer(self, chat_id: int) -> Answer | None: ...
     async def keep_last_answer(self, chat_id: int, answer: Answer) -> None: ...
+
+    async def recent_exchange(self, chat_id: int, article: str) -> Exchange | None:
+        """The chat's last exchange, if it was about this article (its sha256) and is not yet expired."""
+        ...
+
+    async def keep_recent_exchange(
+        self, chat_id: int, article: str, exchange: Exchange, seconds: float
+    ) -> None: ...
+    async def forget_recent_exchange(self, chat_id: int) -> None: ...
     async def inline_question(self, key: str) -> tuple[str, str] | None: ...
     async def keep_inline_question(self, key: str, article: str, question: str) -> None: ...
 
@@ -65,6 +75,7 @@ class LocalState:
         self._answers: Lru[str, Answer] = Lru(256)
         self._exchanges: Lru[tuple[int, int], Exchange] = Lru(capacity)
         self._last: Lru[int, Answer] = Lru(capacity)
+        self._recent: Lru[int, tuple[str, Exchange, float]] = Lru(capacity)  # (article, exchange, until)
         self._inline: Lru[str, tuple[str, str]] = Lru(1024)
         self._seen: Lru[tuple[str, str], bool] = Lru(4096)
 
@@ -75,6 +86,7 @@ class LocalState:
             "cached answers": len(self._answers),
             "exchanges": len(self._exchanges),
             "last answers": len(self._last),
+            "recent exchanges": len(self._recent),
             "inline questions": len(self._inline),
             "inline messages seen": len(self._seen),
         }
@@ -129,6 +141,20 @@ class LocalState:
 
     async def keep_last_answer(self, chat_id: int, answer: Answer) -> None:
         self._last[chat_id] = answer
+
+    async def recent_exchange(self, chat_id: int, article: str) -> Exchange | None:
+        kept = self._recent.get(chat_id)
+        if kept is None or kept[0] != article or kept[2] <= self._clock():
+            return None
+        return kept[1]
+
+    async def keep_recent_exchange(
+        self, chat_id: int, article: str, exchange: Exchange, seconds: float
+    ) -> None:
+        self._recent[chat_id] = (article, exchange, self._clock() + seconds)
+
+    async def forget_recent_exchange(self, chat_id: int) -> None:
+        self._recent.pop(chat_id, None)
 
     async def inline_question(self, key: str) -> tuple[str, str] | None:
         return self._inline.get(key)

@@ -90,11 +90,12 @@ class ModelQueue:
         return job
 
     def submit(
-        self, engine: Engine, question: str, follow_up: Exchange | None
+        self, engine: Engine, question: str, follow_up: Exchange | None, previous: Exchange | None = None
     ) -> tuple[int, AsyncIterator[object]]:
         """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
 
         The stream gives STARTED when the model thread takes the question, the growing text, then the Answer.
+        An answer made without a previous exchange is cached (one the model judged no follow-up too).
         """
         loop = asyncio.get_running_loop()
         items: asyncio.Queue[object] = asyncio.Queue()
@@ -109,8 +110,9 @@ class ModelQueue:
                     return
                 put(STARTED)
                 # An identical question ahead in line may have been answered meanwhile.
-                answer = None if follow_up else self._cached_in_thread(loop, engine, question)
-                for item in [answer] if answer else engine.stream(question, follow_up):
+                alone = follow_up is None and previous is None
+                answer = self._cached_in_thread(loop, engine, question) if alone else None
+                for item in [answer] if answer else engine.stream(question, follow_up, previous=previous):
                     put(item)
             except Exception as error:  # deliberately anything: stream() raises it again on the asking side
                 put(error)
@@ -121,7 +123,7 @@ class ModelQueue:
             while (item := await items.get()) is not _END:
                 if isinstance(item, Exception):
                     raise item
-                if isinstance(item, Answer) and follow_up is None:
+                if isinstance(item, Answer) and not item.followed:
                     await self._keep(engine, question, item)
                 yield item
 
