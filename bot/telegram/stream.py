@@ -95,7 +95,7 @@ class ModelQueue:
         """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
 
         The stream gives STARTED when the model thread takes the question, the growing text, then the Answer.
-        An answer made without a previous exchange is cached (one the model judged no follow-up too).
+        Only an answer made without a previous exchange is cached: one made with it depends on more.
         """
         loop = asyncio.get_running_loop()
         items: asyncio.Queue[object] = asyncio.Queue()
