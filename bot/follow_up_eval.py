@@ -127,7 +127,7 @@ def run_follow_ups(
             firsts[key] = engine.answer(pair.first)
         first = firsts[key]
         alone = engine.answer(pair.item.question)
-        after = engine.answer(pair.item.question, previous=Exchange(pair.first, first.answer))
+        after = engine.answer(pair.item.question, Exchange(pair.first, first.answer))
         right_alone, right_after = (
             score(pair.item, answer, engine.article_text, guesser).correct for answer in (alone, after)
         )

@@ -72,7 +72,7 @@ def main() -> None:
         rewrite_ms = (time.perf_counter() - started) * 1000
         standalone = line if line.endswith(("?", "？", "؟")) else pair.item.question
         rewritten = engine.answer(standalone)
-        always = engine.answer(pair.item.question, previous=previous)
+        always = engine.answer(pair.item.question, previous)
         alone = engine.answer(pair.item.question)
         row = (pair.kind, share, judge_ms, right(alone), right(rewritten), right(always), rewrite_ms)
         rows.append(row)

@@ -47,7 +47,6 @@ class LibrarySpy:
         self._library = library
         self._spies: dict[str, EngineSpy] = {}
         self.streams: list[tuple[str, Any]] = []
-        self.previous: list[Any] = []  # the chat's last exchange given with each question, if any
         self.lock = threading.Lock()
         self.running = self.most_at_once = 0
 
@@ -71,15 +70,14 @@ class EngineSpy:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
-    def stream(self, question: str, follow_up: Any = None, *, previous: Any = None) -> Iterator[Any]:
+    def stream(self, question: str, follow_up: Any = None) -> Iterator[Any]:
         spy = self._counters
         with spy.lock:
             spy.running += 1
             spy.most_at_once = max(spy.most_at_once, spy.running)
             spy.streams.append((question, follow_up))
-            spy.previous.append(previous)
         try:
-            yield from self._engine.stream(question, follow_up, previous=previous)
+            yield from self._engine.stream(question, follow_up)
         finally:
             with spy.lock:
                 spy.running -= 1

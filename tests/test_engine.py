@@ -287,13 +287,3 @@ def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_e
     engine, _ = scripted_engine("Macron said the missile attack was part of a larger offensive.")
     answer = engine.answer("What did Macron say about the missile attack?")
     assert "Macron" not in answer.answer
-
-
-def test_a_chats_last_exchange_is_given_to_the_model_before_the_question(scripted_engine):
-    from bot.engine.records import Exchange
-
-    engine, model = scripted_engine("Au Kazakhstan.")
-    answer = engine.answer("Et où ?", previous=Exchange("Qui parlait ?", "Belousov. [1]"))
-    turns = [m["content"] for m in model.calls[0]]
-    assert turns[1:3] == ["Qui parlait ?", "Belousov."] and "Et où ?" in turns[3]
-    assert answer.followed and "followed" not in answer.to_json()

@@ -48,18 +48,18 @@ async def test_a_follow_up_is_answered_in_the_light_of_the_last_answer_until_new
         [first] = await bot.wait_finals(1101)
         await bot.message(FOLLOW_UP, chat_id=1101)
         second = (await bot.wait_finals(1101, 2))[-1]
-        previous = spy.previous[-1]
+        previous = spy.streams[-1][1]
         await bot.message("/new", chat_id=1101)
         await replied(bot, 1101, "🆕")
         await bot.message(FOLLOW_UP, chat_id=1101)
         await bot.wait_finals(1101, 3)
 
-    assert spy.previous[0] is None, "the first question of a chat has nothing to follow"
+    assert spy.streams[0][1] is None, "the first question of a chat has nothing to follow"
     assert previous == Exchange(FIRST, previous.answer) and previous.answer in html.unescape(
         first.params["text"]
     )
     assert "Kazakhstan" in parse_html(second.params["text"]), "answered in the light of the first"
-    assert spy.previous[-1] is None, "/new: the same words are a fresh question"
+    assert spy.streams[-1][1] is None, "/new: the same words are a fresh question"
 
 
 async def test_another_article_or_a_group_starts_afresh(standin, library, engine, short_article):
@@ -72,7 +72,7 @@ async def test_another_article_or_a_group_starts_afresh(standin, library, engine
         await replied(bot, 1102, "✅")
         await bot.message(FOLLOW_UP, chat_id=1102)
         await bot.wait_finals(1102, 2)
-        changed = spy.previous[-1]
+        changed = spy.streams[-1][1]
 
         username = bot.bot_user["username"]
         await bot.message(f"@{username} {FIRST}", chat_id=group)
@@ -80,4 +80,4 @@ async def test_another_article_or_a_group_starts_afresh(standin, library, engine
         await bot.message(f"@{username} {FOLLOW_UP}", chat_id=group)
         await bot.wait_finals(group, 2)
     assert changed is None, "a follow-up after the article changed is not tied to the old one"
-    assert spy.previous[-1] is None, "in a group only a reply carries the exchange"
+    assert spy.streams[-1][1] is None, "in a group only a reply carries the exchange"

@@ -152,35 +152,28 @@ class Engine:
 
     # -- answering ------------------------------------------------------------------------------------
 
-    def answer(
-        self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
-    ) -> Answer:
+    def answer(self, question: str, follow_up: Exchange | None = None) -> Answer:
         final: Answer | None = None
-        for item in self.stream(question, follow_up, previous=previous):
+        for item in self.stream(question, follow_up):
             if isinstance(item, Answer):
                 final = item
         assert final is not None
         return final
 
-    def stream(
-        self, question: str, follow_up: Exchange | None = None, *, previous: Exchange | None = None
-    ) -> Iterator[str | Answer]:
+    def stream(self, question: str, follow_up: Exchange | None = None) -> Iterator[str | Answer]:
         """Yield the quote to show meanwhile, then the final Answer. follow_up is an exchange the question
-        surely continues (a reply to it); previous is one it may continue (a private chat's last exchange).
-        Either is given to the model as the turns before the question: the model decides, as it reads,
-        whether the question continues it (measured against a yes/no judgement and a standalone rewrite:
-        README, "Follow-up questions")."""
+        may continue (the answer it replies to, or a private chat's last one), given to the model as the
+        turns before the question: the model decides, as it reads, whether the question continues it
+        (measured against a yes/no judgement and a standalone rewrite: README, "Follow-up questions")."""
         started = self._clock()
         language = self.detect_language(question)
         text = self.check_question(question, language)
         timings = Timings()
-        follow_up = follow_up or previous
 
         def finish(answer: str, cited: list[Citation], method: str) -> Answer:
             timings.total_ms = (self._clock() - started) * 1000
             refused = method.startswith("refusal:")
-            made = Answer(text, answer, refused, language, cited, timings, method, self.name)
-            return replace(made, followed=follow_up is not None)
+            return Answer(text, answer, refused, language, cited, timings, method, self.name)
 
         def refusal(check: str) -> Answer:
             return finish(phrase("refusal", language), [], f"refusal:{check}")

@@ -65,13 +65,10 @@ class Answer:
     candidate: str = ""
     confidence: float | None = None
     signals: dict[str, float] = field(default_factory=dict)
-    # Whether a previous exchange was given with the question (a reply's, or a private chat's last one):
-    # such an answer depends on more than the question, so it is not cached. Internal too.
-    followed: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for internal in ("method", "article", "candidate", "confidence", "signals", "followed"):
+        for internal in ("method", "article", "candidate", "confidence", "signals"):
             data.pop(internal)  # the JSON contract of `ask --json` predates them
         return data
 

@@ -49,20 +49,18 @@ class Questions:
         follow_up: Exchange | None,
         lang: str,
         button: InlineKeyboardButton,
-        previous: Exchange | None = None,
     ) -> tuple[Answer | None, list[int]]:
         """Answer into a sink: a queued notice, the streamed text, then exactly one final message. A full
-        queue gets a polite "busy" at once, and a restart tells those still in line to ask again.
-        previous: the chat's last exchange, which the model judges the question to follow or not."""
+        queue gets a polite "busy" at once, and a restart tells those still in line to ask again. An answer
+        made with a previous exchange (follow_up) depends on more than the question: never cached."""
         model = self.front.model
         try:
-            alone = follow_up is None and previous is None
-            answer = await model.cached(engine, question if alone else None)
+            answer = await model.cached(engine, question if follow_up is None else None)
             if answer is None and model.in_line >= self.front.settings.max_queue:
                 await sink.finish([say("busy", lang)], None)
                 return None, []
             if answer is None:
-                ahead, stream = model.submit(engine, question, follow_up, previous)
+                ahead, stream = model.submit(engine, question, follow_up)
                 notice = say("queued", lang, ahead=ahead) if ahead else say("thinking", lang)
                 await sink.progress(notice, force=True, lasting=bool(ahead))
                 async for item in stream:
@@ -141,11 +139,10 @@ class Questions:
         private = chat.type == ChatType.PRIVATE
         # In a private chat people follow up without replying; the model judges whether they do.
         window = front.settings.follow_up_seconds if private else 0
-        previous = None
         if window and follow_up is None:
-            previous = await front.state.recent_exchange(chat.id, engine.article_sha)
-            if previous and normalise(previous.question) == normalise(question):
-                previous = None  # asked again, not followed up: the same answer, from the cache
+            follow_up = await front.state.recent_exchange(chat.id, engine.article_sha)
+            if follow_up and normalise(follow_up.question) == normalise(question):
+                follow_up = None  # asked again, not followed up: the same answer, from the cache
         sink = ChatSink(
             context.bot,
             chat.id,
@@ -155,7 +152,7 @@ class Questions:
             clock=self.front.clock,
         )
         button = article_button(lang, engine.name)
-        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button, previous)
+        answer, ids = await self.respond(sink, engine, question, follow_up, lang, button)
         if answer is not None:
             exchange = Exchange(question, answer.answer)
             for message_id in ids:

@@ -90,7 +90,7 @@ class ModelQueue:
         return job
 
     def submit(
-        self, engine: Engine, question: str, follow_up: Exchange | None, previous: Exchange | None = None
+        self, engine: Engine, question: str, follow_up: Exchange | None
     ) -> tuple[int, AsyncIterator[object]]:
         """Queue engine.stream() for the model thread: how many are ahead, and the stream bridged to asyncio.
 
@@ -110,9 +110,8 @@ class ModelQueue:
                     return
                 put(STARTED)
                 # An identical question ahead in line may have been answered meanwhile.
-                alone = follow_up is None and previous is None
-                answer = self._cached_in_thread(loop, engine, question) if alone else None
-                for item in [answer] if answer else engine.stream(question, follow_up, previous=previous):
+                answer = None if follow_up else self._cached_in_thread(loop, engine, question)
+                for item in [answer] if answer else engine.stream(question, follow_up):
                     put(item)
             except Exception as error:  # deliberately anything: stream() raises it again on the asking side
                 put(error)
@@ -123,7 +122,7 @@ class ModelQueue:
             while (item := await items.get()) is not _END:
                 if isinstance(item, Exception):
                     raise item
-                if isinstance(item, Answer) and not item.followed:
+                if isinstance(item, Answer) and follow_up is None:
                     await self._keep(engine, question, item)
                 yield item
 
