@@ -8,7 +8,7 @@ import re
 from contextlib import suppress
 from typing import TYPE_CHECKING
 
-from telegram import InlineKeyboardButton, Update
+from telegram import InlineKeyboardButton, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
@@ -189,14 +189,8 @@ class Questions:
                 await message.reply_text(reply)
                 return
         else:
-            mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
-            replied = message.reply_to_message
-            to_bot = (
-                replied is not None
-                and replied.from_user is not None
-                and replied.from_user.id == context.bot.id
-            )
-            if not to_bot and not mention.search(text):
+            mention = bot_mention(context)
+            if not replies_to_bot(message, context) and not mention.search(text):
                 return
             text = mention.sub(" ", text)
         await self.ask(update, context, text)
@@ -211,3 +205,13 @@ class Questions:
         """Stickers, photos... in a private chat: explain that questions are text (or voice)."""
         if update.effective_message is not None:
             await update.effective_message.reply_text(say("non_text", user_language(update)))
+
+
+def bot_mention(context: Context) -> re.Pattern[str]:
+    """The bot's @username, as a word of a message or caption."""
+    return re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
+
+
+def replies_to_bot(message: Message, context: Context) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id

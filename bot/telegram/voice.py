@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -17,6 +16,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.errors import AudioTooLong, AudioUndecodable, NothingSaid
 from bot.telegram.commands import Context, user_language
+from bot.telegram.questions import bot_mention, replies_to_bot
 from bot.telegram.render import escape, say
 
 if TYPE_CHECKING:
@@ -99,8 +99,5 @@ def duration_of(media: Voice | VideoNote | Audio) -> int:
 
 def addressed_to_bot(message: Message, context: Context) -> bool:
     """In a group: a reply to the bot, or a caption that mentions it."""
-    replied = message.reply_to_message
-    if replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id:
-        return True
-    mention = re.compile(rf"(?<!\w)@{re.escape(context.bot.username)}(?!\w)", re.IGNORECASE)
-    return bool(message.caption and mention.search(message.caption))
+    caption = message.caption
+    return replies_to_bot(message, context) or bool(caption and bot_mention(context).search(caption))
