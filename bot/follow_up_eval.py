@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -64,27 +64,24 @@ class FollowUpReport:
         return [
             (
                 "follow-ups right, asked after the first question",
-                _sum(r.right_after for r in follow),
+                sum(r.right_after for r in follow),
                 len(follow),
             ),
             (
                 "follow-ups right, asked alone (before this work)",
-                _sum(r.right_alone for r in follow),
+                sum(r.right_alone for r in follow),
                 len(follow),
             ),
             (
                 "plain changed (right alone, not after the first)",
-                _sum(_changed(r) for r in plain),
+                sum(_changed(r) for r in plain),
                 len(plain),
             ),
         ]
 
-    def decision_ms(self) -> list[float]:
+    def added_ms(self) -> list[float]:
+        """Per second question, what answering it after the first exchange took beyond answering it alone."""
         return [r.after.timings.total_ms - r.alone.timings.total_ms for r in self.results]
-
-
-def _sum(flags: Iterable[bool]) -> int:
-    return sum(1 for flag in flags if flag)
 
 
 def _changed(result: PairResult) -> bool:
@@ -147,7 +144,7 @@ def format_follow_ups(report: FollowUpReport, model_name: str, split: str) -> st
     for name, count, total in report.figures():
         share = f"{count / total:.0%}" if total else "–"
         lines.append(f"| {name} | {share} | {count}/{total} |")
-    times = sorted(report.decision_ms())
+    times = sorted(report.added_ms())
     if times:
         p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
         lines.append(

@@ -132,3 +132,35 @@ def test_saved_answers_replay_to_the_same_tables(guesser, tmp_path):
     [again] = load_reports(saved)
     assert again.article_language == "fr" and again.results == report.results
     assert format_table([again], "m", 0.5) == format_table([report], "m", 0.5)
+
+
+def test_the_follow_up_set_splits_in_halves_and_its_figures_count_each_kind():
+    from bot.engine.records import Timings
+    from bot.follow_up_eval import FollowUpReport, PairResult, format_follow_ups, load_pairs
+
+    report_half, tune_half = load_pairs(split="report"), load_pairs(split="tune")
+    assert len(report_half) == len(tune_half) == 36
+    assert {pair.id for pair in report_half}.isdisjoint(pair.id for pair in tune_half)
+    assert all(pair.article.is_file() and pair.item.facts for pair in report_half + tune_half)
+
+    def answered(ms):
+        return Answer("?", "28", False, "fr", timings=Timings(total_ms=ms))
+
+    follow_up = next(pair for pair in report_half if pair.kind == "follow-up")
+    plain = next(pair for pair in report_half if pair.kind == "plain")
+    report = FollowUpReport(
+        [
+            PairResult(follow_up, answered(0), answered(900), answered(1200), False, True),
+            PairResult(plain, answered(0), answered(800), answered(900), True, False),
+            PairResult(plain, answered(0), answered(800), answered(800), True, True),
+        ]
+    )
+    assert report.figures() == [
+        ("follow-ups right, asked after the first question", 1, 1),
+        ("follow-ups right, asked alone (before this work)", 0, 1),
+        ("plain changed (right alone, not after the first)", 1, 2),
+    ]
+    assert report.added_ms() == [300, 100, 0]
+    table = format_follow_ups(report, "model.gguf", "report")
+    assert "| plain changed (right alone, not after the first) | 50% | 1/2 |" in table
+    assert "| time the exchange adds per question, p50 / p95 | 100 ms / 300 ms | 3 |" in table
