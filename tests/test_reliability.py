@@ -192,14 +192,27 @@ def run_bot(standin, home: Path, **env: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, env=environment, cwd=home, stderr=subprocess.PIPE, text=True)
 
 
+async def polling(standin) -> None:
+    """Wait until the bot has polled Telegram once: it is up."""
+    await standin.wait_for(
+        lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
+    )
+
+
+async def stop(bot: subprocess.Popen[str], patience: float) -> tuple[int, float]:
+    """SIGTERM, then the exit code and the seconds the bot took to exit (at most `patience`)."""
+    signalled = time.monotonic()
+    bot.send_signal(signal.SIGTERM)
+    code = await asyncio.to_thread(bot.wait, patience)
+    return code, time.monotonic() - signalled
+
+
 async def test_articlebot_run_survives_a_failing_start_and_stops_gracefully_on_sigterm(standin, tmp_path):
     standin.fail_next("getMe", 2, status=500)
     standin.fail_next("setMyCommands", 2, status=500)
     bot = run_bot(standin, tmp_path)
     try:
-        await standin.wait_for(
-            lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
-        )
+        await polling(standin)
         chats = list(range(5600, 5606))
         for chat_id, question in zip(chats, ASKED, strict=True):
             update = {"message_id": standin.new_message_id(), "date": 0, "text": question}
@@ -215,8 +228,7 @@ async def test_articlebot_run_survives_a_failing_start_and_stops_gracefully_on_s
             timeout=120,
             what="the model starting on the burst",
         )
-        bot.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(bot.wait, 60)
+        code, _ = await stop(bot, patience=60)
     finally:
         if bot.poll() is None:
             bot.kill()
@@ -261,18 +273,13 @@ async def test_sigterm_stops_the_bot_within_seconds_while_telegram_is_unreachabl
     reader.start()
     gone = None
     try:
-        await standin.wait_for(
-            lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
-        )
+        await polling(standin)
         await standin.wait_for(lambda calls: standin.ok_calls("setMyCommands"), timeout=30, what="the menu")
         await standin.stop()
         # In its place, a server that hangs up on every connection: each one a failed getUpdates.
         gone = await asyncio.start_server(hang_up, "127.0.0.1", standin.port, reuse_address=True)
         await asyncio.wait_for(waiting.wait(), timeout=90)
-        signalled = time.monotonic()
-        bot.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(bot.wait, 60)
-        took = time.monotonic() - signalled
+        code, took = await stop(bot, patience=60)
     finally:
         if bot.poll() is None:
             bot.kill()
@@ -291,9 +298,7 @@ async def test_a_stop_that_overruns_its_grace_ends_anyway_and_says_where_it_was(
     1.5 s grace. SIGTERM still ends the process then, with exit code 0 and each thread's stack logged."""
     bot = run_bot(standin, tmp_path, STOP_GRACE_SECONDS="1.5")
     try:
-        await standin.wait_for(
-            lambda calls: [c for c in calls if c.method == "getUpdates" and c.ok], timeout=180, what="polling"
-        )
+        await polling(standin)
         for method in ("sendMessage", "editMessageText", "sendChatAction", "deleteMessage"):
             standin.fail_next(method, 50, delay=4.5)
         group = -5700
@@ -309,10 +314,7 @@ async def test_a_stop_that_overruns_its_grace_ends_anyway_and_says_where_it_was(
             timeout=120,
             what="the answer under way",
         )
-        signalled = time.monotonic()
-        bot.send_signal(signal.SIGTERM)
-        code = await asyncio.to_thread(bot.wait, 30)
-        took = time.monotonic() - signalled
+        code, took = await stop(bot, patience=30)
     finally:
         if bot.poll() is None:
             bot.kill()
