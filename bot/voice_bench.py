@@ -3,7 +3,6 @@ against the same question typed. Telegram's download of the recording is left ou
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -12,6 +11,7 @@ import numpy as np
 from bot.engine.engine import Engine
 from bot.paths import VOICE_FIXTURES
 from bot.settings import Settings
+from bot.speech.evaluate import spoken_questions
 from bot.speech.transcriber import Transcriber
 
 logger = logging.getLogger(__name__)
@@ -21,11 +21,7 @@ RECORDING = "en-area.ogg"  # 5.6 s: "How many square kilometres have the Russian
 
 def voice_figures(engine: Engine, settings: Settings, repeats: int) -> dict[str, float]:
     """p50 seconds to the answer, voice and typed, and what hearing adds; the model load is not timed."""
-    row = next(
-        row
-        for line in VOICE_FIXTURES.read_text(encoding="utf-8").splitlines()
-        if (row := json.loads(line))["file"] == RECORDING
-    )
+    row = spoken_questions(VOICE_FIXTURES)[RECORDING]
     audio = (VOICE_FIXTURES.parent / RECORDING).read_bytes()
     transcriber = Transcriber.from_settings(settings)
     transcriber.load()

@@ -3,13 +3,12 @@ over HTTP receiving recordings as Telegram sends them (getFile, then the downloa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from bot.errors import AudioTooLong, AudioUndecodable, NothingSaid
-from bot.speech.evaluate import by_language, transcribe_set
+from bot.speech.evaluate import by_language, spoken_questions, transcribe_set
 from bot.speech.transcriber import Transcriber
 from bot.speech.wer import wer, words
 from tests.botapi_standin import parse_html
@@ -68,14 +67,6 @@ def test_silence_is_nothing_said(transcriber):
         transcriber.transcribe((FIXTURES / "silence.ogg").read_bytes())
 
 
-def fixture_text(name: str) -> str:
-    for line in (FIXTURES / "questions.jsonl").read_text(encoding="utf-8").splitlines():
-        row = json.loads(line)
-        if row["file"] == name:
-            return str(row["text"])
-    raise KeyError(name)
-
-
 def texts(standin, chat_id: int) -> list[str]:
     return [parse_html(call.params["text"]) for call in standin.ok_calls("sendMessage", chat_id=chat_id)]
 
@@ -100,7 +91,7 @@ async def test_voice_questions_are_shown_and_answered_in_the_speakers_language(
     ):
         [heard] = [text for text in texts(standin, chat_id) if text.startswith("🎤")]
         transcript = heard.removeprefix("🎤 «").removesuffix("»")
-        assert wer(fixture_text(name), transcript) <= 0.15, heard
+        assert wer(spoken_questions(FIXTURES / "questions.jsonl")[name]["text"], transcript) <= 0.15, heard
         assert "28" in parse_html(answer.params["text"]), answer.params["text"]
     assert "Transcript" not in str(standin.calls) and "Traceback" not in str(standin.calls)
     assert "aucun mot" in said.params["text"]  # the French user is told in French that nothing was heard

@@ -41,13 +41,16 @@ class LanguageReport:
     seconds_per_second: float  # transcription time over speech time
 
 
+def spoken_questions(path: Path) -> dict[str, dict[str, str]]:
+    """The set's rows by file name: each recording's language and the words said in it."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {row["file"]: row for row in rows}
+
+
 def transcribe_set(transcriber: Transcriber, path: Path, files: Collection[str] | None = None) -> list[Heard]:
     """Every recording of the set (or only `files`), heard and scored."""
     heard = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for row in spoken_questions(path).values():
         if files is not None and row["file"] not in files:
             continue
         audio = (path.parent / row["file"]).read_bytes()
