@@ -26,7 +26,7 @@ import numpy as np
 
 from bot.engine.engine import Engine
 from bot.engine.library import default_engine
-from bot.engine.llm import LlamaModel, Message, Progress
+from bot.engine.llm import LlamaModel, Message, Progress, Token
 from bot.engine.records import Answer
 from bot.evaluation import load_eval_set
 from bot.paths import EVAL_SET, PROJECT_ROOT
@@ -115,12 +115,14 @@ class RecordingModel:
         with self._lock:
             return self._model.next_token_probabilities(messages, openings)
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+    ) -> Iterator[Token]:
         # Held until the engine closes the stream: llama.cpp never runs two calls at once.
         with self._lock:
             call = ModelCall(messages, max_tokens, clock())
             self.calls.append(call)
-            chunks = self._model.stream(messages, max_tokens=max_tokens)
+            chunks = self._model.stream(messages, max_tokens=max_tokens, openings=openings)
             try:
                 while True:
                     entered = clock()

@@ -142,7 +142,7 @@ def run_way(way: str, per_public: int) -> list[dict[str, Any]]:
             started = time.perf_counter()
             reply = ""
             for piece in model.stream(messages, max_tokens=settings.max_answer_tokens):
-                reply += piece
+                reply += piece.text
                 if "\n" in reply.strip():  # the engine keeps the first line only
                     break
             seconds = time.perf_counter() - started

@@ -14,7 +14,7 @@ import pytest
 from bot.engine.engine import Engine
 from bot.engine.language import LanguageGuesser
 from bot.engine.library import Library
-from bot.engine.llm import LlamaModel, Message
+from bot.engine.llm import LlamaModel, Message, Token
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
 from bot.settings import Settings
@@ -109,13 +109,17 @@ class ScriptedModel:
         self.refusal_probability = refusal_probability
         self.calls: list[list[Message]] = []
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+    ) -> Iterator[Token]:
         self.calls.append(messages)
         reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
         if isinstance(reply, Exception):
             raise reply
-        for word in reply.split(" "):
-            yield word + " "
+        first = tuple(self.next_token_probabilities(messages, openings))
+        for n, word in enumerate(reply.split(" ")):
+            # No token probabilities, as from a model server that gives none.
+            yield Token(word + " ", None, first if n == 0 else ())
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
         return [self.refusal_probability if opening == "NOT_IN_ARTICLE" else 0.0 for opening in openings]

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from bot.engine.library import Library
+from bot.engine.llm import Token
 from bot.engine.prompts import load_phrases
 from bot.telegram.logging import quiet_logging
 from bot.telegram.render import say
@@ -82,8 +83,8 @@ async def test_bot_api_faults_are_survived_and_every_answer_arrives_once(standin
 class FailingMidAnswer(ScriptedModel):
     """The model seam raising after a few words, as llama.cpp would on a broken context."""
 
-    def stream(self, messages, *, max_tokens):
-        yield "Les forces "
+    def stream(self, messages, *, max_tokens, openings=()):
+        yield Token("Les forces ", None)
         raise RuntimeError("llama_decode returned -3")
 
 

@@ -37,6 +37,9 @@ class Signals:
     # cross-lingual question is XQuAD's (answerable), so a weight would learn the data, not the asker.
     cross_lingual: bool
     checked_yes: float  # P(yes) when the model is asked to check its own answer against the article
+    # The least probability of a token of the answer, and their geometric mean (None: not given).
+    least_token: float | None = None
+    mean_token: float | None = None
 
     def vector(self) -> list[float]:
         return [
@@ -51,8 +54,8 @@ class Signals:
             math.log((self.checked_yes + 1e-4) / (1 - self.checked_yes + 1e-4)),
         ]
 
-    def to_record(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+    def to_record(self) -> dict[str, float | None]:
+        return {k: None if v is None else float(v) for k, v in asdict(self).items()}
 
 
 FEATURES = [

@@ -1,18 +1,22 @@
-"""The model seam: stream a reply, score a reply's first token, keep an evaluated prompt prefix on disk.
+"""The model seam: stream a reply with each token's probability, score a next token, keep an evaluated
+prompt prefix on disk.
 
 LlamaModel runs any GGUF through llama-cpp-python's high-level `Llama`; the chat template comes from the
-GGUF. It evaluates the tokens itself only where the high-level API has no call for it: the next-token
-probabilities (llama-cpp-python returns logprobs only with logits_all, which costs memory on every token)
-and the saved prefix (llama.cpp's state-file API).
+GGUF. It decodes greedily itself, from the logits of each step, because llama-cpp-python returns logprobs
+only with logits_all (which costs memory and time on every prompt token): so one pass gives the reply, the
+probability of each of its tokens and the first position's distribution. The saved prefix uses llama.cpp's
+state-file API.
 """
 
 from __future__ import annotations
 
+import codecs
 import ctypes
 import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -30,6 +34,17 @@ PREFILL_STEP = 256  # tokens evaluated between two progress reports
 PREFIXES_KEPT = 16  # articles whose shared prompt prefix stays tokenized
 
 
+@dataclass(frozen=True)
+class Token:
+    """A piece of a reply, with how sure the model was of it."""
+
+    text: str
+    probability: float | None  # of this token where it was chosen; None when the model server gives none
+    # The first token only: for each of the openings asked for, the probability that the reply would have
+    # started with that opening's first token instead.
+    openings: tuple[float, ...] = ()
+
+
 class TextModel(Protocol):
     """What the engine needs of a model. Decoding is greedy, so the same prompt gives the same reply."""
 
@@ -40,8 +55,11 @@ class TextModel(Protocol):
         """Tokens."""
         ...
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        """The reply to a conversation, piece by piece."""
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+    ) -> Iterator[Token]:
+        """The reply to a conversation, token by token (greedy), each with its probability; the first
+        token also tells how likely each opening was in its place."""
         ...
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
@@ -160,31 +178,43 @@ class LlamaModel:
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+    ) -> Iterator[Token]:
         with self._lock:
             llama = self.load()
-            tokens = self.prompt_tokens(messages)
-            chunks = llama.create_completion(
-                prompt=tokens,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                seed=self._settings.seed,
-                stream=True,
-            )
-            for chunk in chunks:
-                if text := chunk["choices"][0]["text"]:
-                    yield text
+            logits = self._last_logits(llama, self.prompt_tokens(messages))
+            first = self._probabilities(logits, self._first_tokens(llama, openings)) if openings else []
+            vocab = llama._model.vocab
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            chosen: list[int] = []
+            for _ in range(max_tokens):
+                token = int(np.argmax(logits))
+                if _llama_cpp().llama_vocab_is_eog(vocab, token):
+                    return
+                # Softmax of the chosen token alone: 1 / sum(exp(logit - its logit)).
+                probability = float(1.0 / np.exp(logits - logits[token]).sum())
+                piece = decoder.decode(llama.detokenize([token], prev_tokens=chosen))
+                chosen.append(token)
+                yield Token(piece, probability, tuple(first) if len(chosen) == 1 else ())
+                llama.eval([token])
+                logits = self._logits(llama)
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
         with self._lock:
             llama = self.load()
             logits = self._last_logits(llama, self.prompt_tokens(messages))
-            probabilities = np.exp(logits - logits.max())
-            probabilities /= probabilities.sum()
-            first_tokens = [
-                llama.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0] for o in openings
-            ]
-            return [float(probabilities[token]) for token in first_tokens]
+            return self._probabilities(logits, self._first_tokens(llama, openings))
+
+    @staticmethod
+    def _first_tokens(llama: Any, openings: Sequence[str]) -> list[int]:
+        return [llama.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0] for o in openings]
+
+    @staticmethod
+    def _probabilities(logits: np.ndarray, tokens: list[int]) -> list[float]:
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return [float(probabilities[token]) for token in tokens]
 
     def _last_logits(self, llama: Any, tokens: list[int]) -> np.ndarray:
         """Evaluate the tokens, reusing the longest prefix already in the context, and return the logits
@@ -192,6 +222,11 @@ class LlamaModel:
         reuse = min(llama.longest_token_prefix(llama._input_ids, tokens), len(tokens) - 1)
         llama.n_tokens = reuse
         llama.eval(tokens[reuse:])
+        return self._logits(llama)
+
+    @staticmethod
+    def _logits(llama: Any) -> np.ndarray:
+        """The logits of the last token evaluated."""
         return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).copy()
 
     def keep_prefix(

@@ -7,6 +7,7 @@ same conversation asks it to check its answer (the article's prefix is reused ag
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -27,6 +28,19 @@ class Reading:
     reply: str  # the first line, without [n] markers
     refusal_lean: float  # probability that the reply opens with NOT_IN_ARTICLE's first token
     first_token: float  # probability of the reply's own first token: how sure the model was
+    # The least probability of any token of the line, and their geometric mean: where the model wavered
+    # while writing. None when the model server gives no probabilities.
+    least_token: float | None = None
+    mean_token: float | None = None
+
+
+@dataclass(frozen=True)
+class Line:
+    """The first line of a reply, and the probabilities of the tokens that wrote it."""
+
+    text: str
+    probabilities: list[float | None]
+    openings: tuple[float, ...]
 
 
 def numbered(paragraphs: list[str], wanted: list[int] | None = None) -> str:
@@ -73,13 +87,17 @@ class Reader:
         return messages
 
     def read(self, messages: list[Message]) -> Reading:
-        """The reply's first line; then the first token's distribution, from the prompt the reply left in
-        the model's context (one token evaluated again, not the prompt)."""
-        reply = self.first_line(messages)
-        openings = [REFUSAL_MARK, reply] if reply else [REFUSAL_MARK]
-        probabilities = self._model.next_token_probabilities(messages, openings)
-        first = probabilities[1] if reply else probabilities[0]
-        return Reading(reply, probabilities[0], first)
+        """The reply's first line, with how sure the model was of it: its first token's distribution and
+        each token's probability, all from the one pass that wrote it."""
+        line = self.line(messages, openings=(REFUSAL_MARK,))
+        refusal_lean = line.openings[0] if line.openings else 0.0
+        if not line.text:
+            return Reading("", refusal_lean, refusal_lean)
+        known = [p for p in line.probabilities if p is not None]
+        if not known or len(known) < len(line.probabilities):  # a server that gives no logprobs
+            return Reading(line.text, refusal_lean, 0.0)
+        mean = math.exp(sum(math.log(max(p, 1e-12)) for p in known) / len(known))
+        return Reading(line.text, refusal_lean, known[0], min(known), mean)
 
     def check(self, messages: list[Message], reply: str) -> float:
         """A second look at its own answer, as the next turn of the same conversation (the article and the
@@ -93,9 +111,18 @@ class Reader:
 
     def first_line(self, messages: list[Message]) -> str:
         """The model's first line, without the markers it may copy from the numbered article."""
-        reply = ""
-        for piece in self._model.stream(messages, max_tokens=self._max_answer_tokens):
-            reply += piece
+        return self.line(messages).text
+
+    def line(self, messages: list[Message], openings: tuple[str, ...] = ()) -> Line:
+        """The model's first line (without [n] markers), the probabilities of the tokens up to its end,
+        and how likely each opening was in place of the first token."""
+        reply, probabilities = "", []
+        first: tuple[float, ...] = ()
+        for token in self._model.stream(messages, max_tokens=self._max_answer_tokens, openings=openings):
+            first = first or token.openings
+            reply += token.text
+            if reply.strip():
+                probabilities.append(token.probability)
             if "\n" in reply.strip():
                 break
-        return strip_markers(reply.strip().split("\n")[0])
+        return Line(strip_markers(reply.strip().split("\n")[0]), probabilities, first)

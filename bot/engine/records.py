@@ -64,7 +64,7 @@ class Answer:
     # table and the answerability model's training. Not part of the JSON contract either.
     candidate: str = ""
     confidence: float | None = None
-    signals: dict[str, float] = field(default_factory=dict)
+    signals: dict[str, float | None] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.engine.llm import Message, Progress
+from bot.engine.llm import Message, Progress, Token
 from bot.errors import ModelLoadError
 from bot.settings import Settings
 
@@ -66,29 +66,74 @@ class ServerModel:
 
     # -- generating -----------------------------------------------------------------------------------
 
-    def stream(self, messages: list[Message], *, max_tokens: int) -> Iterator[str]:
-        for chunk in self._events(self._chat(messages, max_tokens=max_tokens)):
-            delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
-            if text := delta.get("content"):
-                yield text
-
-    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+    def stream(
+        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+    ) -> Iterator[Token]:
+        """The reply with each token's logprob and, for the first, the top 20 (the openings' chances);
+        from a server that gives no logprobs, the reply alone."""
         if self._lean_off:
-            return [0.0 for _ in openings]
-        top = self._top_logprobs(messages)
-        if top is None:
+            yield from self._pieces(messages, max_tokens, openings, logprobs=False)
+            return
+        pieces = self._pieces(messages, max_tokens, openings, logprobs=True)
+        try:
+            first = next(pieces, None)
+        except ModelLoadError as error:
+            if isinstance(error.__cause__, httpx.TimeoutException):
+                raise
+            # llama_cpp.server without logits_all fails a request for logprobs; a server that still
+            # answers then cannot give them, one that does not is down.
+            self._request("GET", f"{self._base}/models")
+            self._logprobs_missing()
+            yield from self._pieces(messages, max_tokens, openings, logprobs=False)
+            return
+        if first is not None:
+            yield first
+            yield from pieces
+
+    def _pieces(
+        self, messages: list[Message], max_tokens: int, openings: Sequence[str], *, logprobs: bool
+    ) -> Iterator[Token]:
+        extra: dict[str, Any] = {"logprobs": True, "top_logprobs": TOP_LOGPROBS} if logprobs else {}
+        first = True
+        for chunk in self._events(self._chat(messages, max_tokens=max_tokens, **extra)):
+            choice = (chunk.get("choices") or [{}])[0]
+            text = (choice.get("delta") or {}).get("content")
+            if not text:
+                continue
+            entries = (choice.get("logprobs") or {}).get("content") or []
+            if logprobs and not entries:
+                self._logprobs_missing()
+                logprobs = False
+            probability = math.exp(sum(entry["logprob"] for entry in entries)) if entries else None
+            chances: tuple[float, ...] = ()
+            if first and openings:
+                listed = entries[0].get("top_logprobs", []) if entries else []
+                top = {entry["token"]: entry["logprob"] for entry in listed}
+                chances = tuple(self._chance(opening, top) for opening in openings)
+            first = False
+            yield Token(text, probability, chances)
+
+    def _chance(self, opening: str, top: dict[str, float]) -> float:
+        first = self._first_token(opening, top) if top else None
+        return math.exp(top[first]) if first in top else 0.0
+
+    def _logprobs_missing(self) -> None:
+        if not self._lean_off:
             self._lean_off = True
             logger.warning(
                 "the model server at LLM_BASE_URL=%s gives no logprobs, so the refusal lean is off with it "
                 "(the other checks still apply); llama_cpp.server gives them with --logits_all true",
                 self._base,
             )
+
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        if self._lean_off:
             return [0.0 for _ in openings]
-        probabilities = []
-        for opening in openings:
-            first = self._first_token(opening, top)
-            probabilities.append(math.exp(top[first]) if first in top else 0.0)
-        return probabilities
+        top = self._top_logprobs(messages)
+        if top is None:
+            self._logprobs_missing()
+            return [0.0 for _ in openings]
+        return [self._chance(opening, top) for opening in openings]
 
     def _top_logprobs(self, messages: list[Message]) -> dict[str, float] | None:
         """The reply's most likely first tokens and their logprobs; None if the server gives none."""
