@@ -109,7 +109,8 @@ def main() -> int:
     # The word signals are missing across languages: their mean and scale come from the other answers,
     # and Answerability.standardized counts them as the mean (the same here and when answering).
     same = ~np.array([s.cross_lingual for s in signals], dtype=bool)
-    means, scales = x.mean(axis=0), x.std(axis=0)
+    # A signal a model server did not give is NaN: left out of its mean, and counted as the mean.
+    means, scales = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
     columns = list(WORD_SIGNALS)
     means[columns], scales[columns] = x[same][:, columns].mean(axis=0), x[same][:, columns].std(axis=0)
     scales[scales == 0] = 1.0

@@ -1,6 +1,8 @@
+from dataclasses import replace
+
 import pytest
 
-from bot.engine.answerability import Answerability, Signals
+from bot.engine.answerability import FEATURES, Answerability, Signals
 from bot.engine.engine import Engine
 from bot.engine.llm import LlamaModel
 from bot.engine.states import StateFiles
@@ -28,6 +30,8 @@ def test_the_model_answers_and_the_code_cites_verbatim(engine):
     answer = engine.answer(ARTICLE_FACT)
     assert not answer.refused and answer.method == "model"
     assert "28" in answer.answer and answer.answer.endswith("[1]")
+    # How sure the model was of each token it wrote comes from the pass that wrote it.
+    assert 0 < answer.signals["mean_token"] <= 1 and 0 < answer.signals["first_token"] <= 1
     assert answer.citations[0].paragraph == 0
     for citation in answer.citations:
         assert citation.quote in engine.article_text
@@ -151,7 +155,8 @@ def test_an_answer_the_article_does_not_support_is_refused(scripted_engine, repl
 
 def test_below_the_strictness_an_answer_is_refused_with_its_probability(scripted_engine):
     # A model that leans towards NOT_IN_ARTICLE but answers anyway: the learned score weighs the lean.
-    leaning = Answerability([-2.0, 0, 0, 0, 0, 0, 0, 0, 0], -1.0, [0.0] * 9, [1.0] * 9)
+    others = [0.0] * (len(FEATURES) - 1)
+    leaning = Answerability([-2.0, *others], -1.0, [0.0] * len(FEATURES), [1.0] * len(FEATURES))
     engine, _ = scripted_engine("Les forces russes ont pris 28 localités.", 0.6, answerability=leaning)
     shown = engine.answer(ARTICLE_FACT)
     assert not shown.refused and shown.confidence is not None and shown.confidence < 0.5
@@ -163,9 +168,11 @@ def test_below_the_strictness_an_answer_is_refused_with_its_probability(scripted
 
 def test_the_shipped_weights_trust_a_model_that_doubts_its_answer_less():
     weights = Answerability.load()
-    sure = Signals(0.001, 0.9, 0.85, 0.9, 1.0, 1.0, 3, 0, False, 0.95)
-    doubting = Signals(0.5, 0.3, 0.85, 0.9, 1.0, 1.0, 3, 0, False, 0.2)
+    sure = Signals(0.001, 0.9, 0.85, 0.9, 1.0, 1.0, 3, 0, False, 0.95, mean_token=0.9)
+    doubting = Signals(0.5, 0.3, 0.85, 0.9, 1.0, 1.0, 3, 0, False, 0.2, mean_token=0.4)
     assert weights.probability(doubting) < 0.5 < weights.probability(sure)
+    # A model server that gives no token probabilities: that signal counts as the training mean.
+    assert weights.probability(replace(doubting, mean_token=None)) < 0.5
 
 
 @pytest.mark.parametrize(

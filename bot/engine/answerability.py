@@ -37,8 +37,8 @@ class Signals:
     # cross-lingual question is XQuAD's (answerable), so a weight would learn the data, not the asker.
     cross_lingual: bool
     checked_yes: float  # P(yes) when the model is asked to check its own answer against the article
-    # The least probability of a token of the answer, and their geometric mean (None: not given).
-    least_token: float | None = None
+    # The geometric mean of the answer's token probabilities, from the pass that wrote it (None: a model
+    # server that gives no logprobs). The least of them was measured too and told less (README).
     mean_token: float | None = None
 
     def vector(self) -> list[float]:
@@ -52,6 +52,7 @@ class Signals:
             math.log1p(self.own_words),
             float(min(self.unknown_names, 2)),
             math.log((self.checked_yes + 1e-4) / (1 - self.checked_yes + 1e-4)),
+            math.log(self.mean_token + 1e-6) if self.mean_token is not None else math.nan,
         ]
 
     def to_record(self) -> dict[str, float | None]:
@@ -68,6 +69,7 @@ FEATURES = [
     "log_own_words",
     "unknown_names",
     "logit_checked_yes",
+    "log_mean_token",
 ]
 # Signals that compare the answer's words with the article's: missing across languages.
 WORD_SIGNALS = (FEATURES.index("sentence_share"), FEATURES.index("article_share"))
@@ -88,6 +90,7 @@ class Answerability:
         are not compared, so those signals are missing: they count as the mean (0), not as "no word
         stands in the article"."""
         values = [(x - m) / s for x, m, s in zip(signals.vector(), self.means, self.scales, strict=True)]
+        values = [0.0 if math.isnan(value) else value for value in values]  # a signal not given: the mean
         if signals.cross_lingual:
             for index in WORD_SIGNALS:
                 values[index] = 0.0

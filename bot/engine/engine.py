@@ -266,7 +266,6 @@ class Engine:
             unknown_names=unknown,
             cross_lingual=cross_lingual,
             checked_yes=0.5,  # until the model has looked again
-            least_token=reading.least_token,
             mean_token=reading.mean_token,
         )
         best = None

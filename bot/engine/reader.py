@@ -28,9 +28,8 @@ class Reading:
     reply: str  # the first line, without [n] markers
     refusal_lean: float  # probability that the reply opens with NOT_IN_ARTICLE's first token
     first_token: float  # probability of the reply's own first token: how sure the model was
-    # The least probability of any token of the line, and their geometric mean: where the model wavered
-    # while writing. None when the model server gives no probabilities.
-    least_token: float | None = None
+    # The geometric mean of the line's token probabilities: how sure the model was as it wrote. None when
+    # the model server gives no probabilities.
     mean_token: float | None = None
 
 
@@ -97,7 +96,7 @@ class Reader:
         if not known or len(known) < len(line.probabilities):  # a server that gives no logprobs
             return Reading(line.text, refusal_lean, 0.0)
         mean = math.exp(sum(math.log(max(p, 1e-12)) for p in known) / len(known))
-        return Reading(line.text, refusal_lean, known[0], min(known), mean)
+        return Reading(line.text, refusal_lean, known[0], mean)
 
     def check(self, messages: list[Message], reply: str) -> float:
         """A second look at its own answer, as the next turn of the same conversation (the article and the
