@@ -92,11 +92,13 @@ class Reader:
         refusal_lean = line.openings[0] if line.openings else 0.0
         if not line.text:
             return Reading("", refusal_lean, refusal_lean)
-        known = [p for p in line.probabilities if p is not None]
-        if not known or len(known) < len(line.probabilities):  # a server that gives no logprobs
-            return Reading(line.text, refusal_lean, 0.0)
+        probabilities = line.probabilities
+        first = probabilities[0] if probabilities[0] is not None else 0.0
+        if None in probabilities:  # a model server that gives some or none
+            return Reading(line.text, refusal_lean, first)
+        known = [p for p in probabilities if p is not None]
         mean = math.exp(sum(math.log(max(p, 1e-12)) for p in known) / len(known))
-        return Reading(line.text, refusal_lean, known[0], mean)
+        return Reading(line.text, refusal_lean, first, mean)
 
     def check(self, messages: list[Message], reply: str) -> float:
         """A second look at its own answer, as the next turn of the same conversation (the article and the

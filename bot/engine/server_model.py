@@ -69,71 +69,46 @@ class ServerModel:
     def stream(
         self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
     ) -> Iterator[Token]:
-        """The reply with each token's logprob and, for the first, the top 20 (the openings' chances);
-        from a server that gives no logprobs, the reply alone."""
-        if self._lean_off:
-            yield from self._pieces(messages, max_tokens, openings, logprobs=False)
-            return
-        pieces = self._pieces(messages, max_tokens, openings, logprobs=True)
-        try:
-            first = next(pieces, None)
-        except ModelLoadError as error:
-            if isinstance(error.__cause__, httpx.TimeoutException):
-                raise
-            # llama_cpp.server without logits_all fails a request for logprobs; a server that still
-            # answers then cannot give them, one that does not is down.
-            self._request("GET", f"{self._base}/models")
-            self._logprobs_missing()
-            yield from self._pieces(messages, max_tokens, openings, logprobs=False)
-            return
-        if first is not None:
-            yield first
-            yield from pieces
-
-    def _pieces(
-        self, messages: list[Message], max_tokens: int, openings: Sequence[str], *, logprobs: bool
-    ) -> Iterator[Token]:
-        extra: dict[str, Any] = {"logprobs": True, "top_logprobs": TOP_LOGPROBS} if logprobs else {}
+        """The reply, with the first token's probability only: llama_cpp.server sorts the whole vocabulary
+        in Python for each token's logprobs (0.1 s a token on 2 cores). The first position's top logprobs
+        come from a one-token request first; the reply's request then reuses its evaluated prompt."""
+        top = self._first_position(messages) if openings else {}
+        chances = tuple(self._chance(opening, top) for opening in openings)
         first = True
-        for chunk in self._events(self._chat(messages, max_tokens=max_tokens, **extra)):
-            choice = (chunk.get("choices") or [{}])[0]
-            text = (choice.get("delta") or {}).get("content")
-            if not text:
-                continue
-            entries = (choice.get("logprobs") or {}).get("content") or []
-            if logprobs and not entries:
-                self._logprobs_missing()
-                logprobs = False
-            probability = math.exp(sum(entry["logprob"] for entry in entries)) if entries else None
-            chances: tuple[float, ...] = ()
-            if first and openings:
-                listed = entries[0].get("top_logprobs", []) if entries else []
-                top = {entry["token"]: entry["logprob"] for entry in listed}
-                chances = tuple(self._chance(opening, top) for opening in openings)
-            first = False
-            yield Token(text, probability, chances)
+        for chunk in self._events(self._chat(messages, max_tokens=max_tokens)):
+            delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
+            if text := delta.get("content"):
+                if first:
+                    yield Token(text, math.exp(top[text]) if text in top else None, chances)
+                else:
+                    yield Token(text, None)
+                first = False
 
-    def _chance(self, opening: str, top: dict[str, float]) -> float:
-        first = self._first_token(opening, top) if top else None
-        return math.exp(top[first]) if first in top else 0.0
+    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        top = self._first_position(messages)
+        return [self._chance(opening, top) for opening in openings]
 
-    def _logprobs_missing(self) -> None:
-        if not self._lean_off:
+    def _first_position(self, messages: list[Message]) -> dict[str, float]:
+        """The top logprobs of the reply's first token; empty from a server that gives none."""
+        if self._lean_off:
+            return {}
+        top = self._top_logprobs(messages)
+        if top is None:
             self._lean_off = True
             logger.warning(
                 "the model server at LLM_BASE_URL=%s gives no logprobs, so the refusal lean is off with it "
                 "(the other checks still apply); llama_cpp.server gives them with --logits_all true",
                 self._base,
             )
+            return {}
+        return top
 
-    def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
-        if self._lean_off:
-            return [0.0 for _ in openings]
-        top = self._top_logprobs(messages)
-        if top is None:
-            self._logprobs_missing()
-            return [0.0 for _ in openings]
-        return [self._chance(opening, top) for opening in openings]
+    def _chance(self, opening: str, top: dict[str, float]) -> float:
+        """The probability that the reply opens with the opening's first token (0 outside the top)."""
+        if not top:
+            return 0.0
+        first = self._first_token(opening, top)
+        return math.exp(top[first]) if first in top else 0.0
 
     def _top_logprobs(self, messages: list[Message]) -> dict[str, float] | None:
         """The reply's most likely first tokens and their logprobs; None if the server gives none."""
