@@ -171,6 +171,41 @@ async def test_only_the_owner_of_an_update_finishes_it(redis_server):
         await client.aclose()
 
 
+async def test_a_replica_stops_even_when_its_stop_lands_in_a_redis_call(redis_server):
+    """Stopping a replica ends its heartbeat task even when the stop's cancellation arrives in the middle of a
+    Redis call. On Python 3.11, redis-py's asyncio.wait_for around each send can swallow it (CPython issue
+    86296): the task went on renewing its heartbeat and shutdown() awaited it forever, which hung the
+    replicas' teardown, and `articlebot run --webhook` after SIGTERM. A heartbeat every millisecond keeps
+    the task in Redis calls nearly all the time, so these stops land in one; each must end within 5 s."""
+    from types import SimpleNamespace
+
+    from bot.telegram.redis_state import connect
+    from bot.telegram.replicas import ClaimedUpdates
+
+    client = connect(redis_server)  # the bot's own client settings: socket timeouts, hence wait_for
+    await client.flushdb()
+    application = SimpleNamespace(running=True, bot=None, update_queue=asyncio.Queue())
+    try:
+        for attempt in range(30):
+            replica = ClaimedUpdates(client, lease=0.003, replica=f"stopping-{attempt}")
+            replica.watch(application)
+            await asyncio.sleep(0.001 * (attempt % 4))
+            stopping = asyncio.create_task(replica.shutdown())
+            # asyncio.wait, not wait_for: at its timeout wait_for would wait for the cancelled shutdown to
+            # end, which is the very wait that hangs.
+            done, _ = await asyncio.wait([stopping], timeout=5)
+            if not done:  # leave no task running in the session's loop: cancel until a cancel takes
+                for _ in range(1000):
+                    if replica._watch is None or replica._watch.done():
+                        break
+                    replica._watch.cancel()
+                    await asyncio.wait([replica._watch], timeout=0.01)
+            assert done, f"stop {attempt}: the heartbeat task outlived its cancel, and shutdown waited on it"
+            assert replica._watch is not None and replica._watch.done()
+    finally:
+        await client.aclose()
+
+
 # --- real `articlebot run --webhook` processes -------------------------------------------------------------
 
 

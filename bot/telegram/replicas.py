@@ -86,6 +86,7 @@ class ClaimedUpdates(BaseUpdateProcessor):
         self._take_over = client.register_script(TAKE_OVER)
         self._running: set[int] = set()  # ids this replica is processing now
         self._watch: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()  # set by shutdown: the watch loop ends at its next check
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         if not isinstance(update, Update):
@@ -142,10 +143,11 @@ class ClaimedUpdates(BaseUpdateProcessor):
 
     def watch(self, application: BotApp) -> None:
         """Start renewing this replica's heartbeat and looking for a dead one's updates (from post_init)."""
+        self._stopping.clear()
         self._watch = asyncio.create_task(self._watch_loop(application), name="articlebot-replicas")
 
     async def _watch_loop(self, application: BotApp) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.redis.set(f"{PREFIX}replica:{self.replica}", 1, px=int(self.lease * 1000))
                 for update in await self.orphans(application):
@@ -157,7 +159,8 @@ class ClaimedUpdates(BaseUpdateProcessor):
                     application.update_queue.put_nowait(update)
             except redis.RedisError as error:
                 logger.warning("Redis is unreachable (%s); retrying", error)
-            await asyncio.sleep(self.lease / 3)
+            with suppress(TimeoutError):  # the next round, or shutdown, whichever comes first
+                await asyncio.wait_for(self._stopping.wait(), self.lease / 3)
 
     async def orphans(self, application: BotApp) -> list[Update]:
         """The journalled updates whose owner's heartbeat has lapsed, now claimed by this replica."""
@@ -182,6 +185,12 @@ class ClaimedUpdates(BaseUpdateProcessor):
         pass
 
     async def shutdown(self) -> None:
+        # Cancelling alone cannot stop the watch loop: on Python 3.11, asyncio.wait_for (which redis-py wraps
+        # around each send) swallows a cancellation that lands as its inner call finishes (CPython issue
+        # 86296, fixed in 3.12), and the loop then went on forever while this awaited it: a replica's stop
+        # hung. The flag ends it at its next check, after at most the Redis call in flight (socket timeouts
+        # bound it); the cancel only cuts a call or a wait short.
+        self._stopping.set()
         if self._watch is not None:
             self._watch.cancel()
             with suppress(asyncio.CancelledError):
