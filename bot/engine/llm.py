@@ -192,8 +192,7 @@ class LlamaModel:
                 token = int(np.argmax(logits))
                 if _llama_cpp().llama_vocab_is_eog(vocab, token):
                     return
-                # Softmax of the chosen token alone: 1 / sum(exp(logit - its logit)).
-                probability = float(1.0 / np.exp(logits - logits[token]).sum())
+                [probability] = self._probabilities(logits, [token])
                 piece = decoder.decode(llama.detokenize([token], prev_tokens=chosen))
                 chosen.append(token)
                 yield Token(piece, probability, tuple(first) if len(chosen) == 1 else ())
