@@ -21,7 +21,7 @@ from bot.telegram.logging import quiet_logging
 from bot.telegram.render import say
 from tests.botapi_standin import parse_html
 from tests.conftest import ScriptedModel
-from tests.telegram_fixtures import TOKEN, running_bot
+from tests.telegram_fixtures import TOKEN, BotHarness, running_bot
 
 # Questions the bundled article answers; each chat its own, so no answer comes from the cache.
 ASKED = [
@@ -200,6 +200,11 @@ async def polling(standin) -> None:
     )
 
 
+def sender(standin) -> BotHarness:
+    """Sends updates as Telegram would, to the bot running in its own process (no Application here)."""
+    return BotHarness(standin, application=None)
+
+
 async def stop(bot: subprocess.Popen[str], patience: float) -> tuple[int, float]:
     """SIGTERM, then the exit code and the seconds the bot took to exit (at most `patience`)."""
     signalled = time.monotonic()
@@ -216,12 +221,7 @@ async def test_articlebot_run_survives_a_failing_start_and_stops_gracefully_on_s
         await polling(standin)
         chats = list(range(5600, 5606))
         for chat_id, question in zip(chats, ASKED, strict=True):
-            update = {"message_id": standin.new_message_id(), "date": 0, "text": question}
-            update |= {
-                "chat": {"id": chat_id, "type": "private"},
-                "from": {"id": chat_id, "is_bot": False, "first_name": "U"},
-            }
-            await standin.push({"message": update})
+            await sender(standin).message(question, chat_id=chat_id)
         await standin.wait_for(
             lambda calls: [
                 c for c in calls if c.method == "sendChatAction" and c.params.get("chat_id") in chats
@@ -303,13 +303,7 @@ async def test_a_stop_that_overruns_its_grace_ends_anyway_and_says_where_it_was(
         for method in ("sendMessage", "editMessageText", "sendChatAction", "deleteMessage"):
             standin.fail_next(method, 50, delay=4.5)
         group = -5700
-        update = {"message_id": standin.new_message_id(), "date": 0, "text": f"/ask {ASKED[0]}"}
-        update |= {
-            "chat": {"id": group, "type": "group", "title": "G"},
-            "from": {"id": 5701, "is_bot": False, "first_name": "U"},
-            "entities": [{"type": "bot_command", "offset": 0, "length": 4}],
-        }
-        await standin.push({"message": update})
+        await sender(standin).message(f"/ask {ASKED[0]}", chat_id=group)
         await standin.wait_for(
             lambda calls: standin.ok_calls("sendMessage", chat_id=group),
             timeout=120,
