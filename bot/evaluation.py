@@ -180,6 +180,7 @@ def set_engine(
     engine = library.engine(name)
     engine.warm_up()
     engine.min_confidence = 0.0
+    engine.always_look = True
     return engine
 
 
@@ -334,7 +335,29 @@ def format_table(reports: list[EvalReport], model_name: str, threshold: float = 
         lines += [f"  {check}: {right} / {wrong}" for check, (right, wrong) in checks.items()]
     lines += ["", "| figure (issue 16's floors) | at this strictness |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in floor_figures(shown)]
+    lines += ["", look_skipping(reports, threshold)]
     return "\n".join([*lines, "", risk_coverage_table(reports)])
+
+
+def look_skipping(reports: list[EvalReport], threshold: float, weights: Answerability | None = None) -> str:
+    """How often the bot (ALWAYS_LOOK=false) would not ask the second look at this strictness, and how many
+    of those answers the look, which the eval always asks, would have sent the other way."""
+    weights = weights or Answerability.load()
+    skips, changed = [], 0
+    for r in (r for report in reports for r in report.results):
+        if not r.answer.signals or r.answer.signals.get("checked_yes") is None:
+            continue
+        signals = Signals(**r.answer.signals)  # type: ignore[arg-type]
+        blind = replace(signals, checked_yes=None)
+        skips.append(not weights.look_can_change(blind, threshold))
+        if skips[-1]:
+            changed += (weights.probability(blind) >= threshold) != (
+                weights.probability(signals) >= threshold
+            )
+    return (
+        f"second look not asked (it could not change the answer): {_count(skips)} of the checked answers;"
+        f" asked, it would have changed {changed} of those"
+    )
 
 
 def _count(flags: Iterable[bool]) -> str:

@@ -118,7 +118,7 @@ def run_follow_ups(
         if pair.article not in engines:
             engines[pair.article] = set_engine(library, pair.article, default, "eval")
         engine = engines[pair.article]
-        engine.min_confidence = strictness  # the answers the asker would see
+        engine.min_confidence, engine.always_look = strictness, False  # the answers the asker would see
         key = (pair.article, pair.first)
         if key not in firsts:
             firsts[key] = engine.answer(pair.first)

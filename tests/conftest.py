@@ -108,6 +108,7 @@ class ScriptedModel:
         self.replies = reply if isinstance(reply, list) else [reply]  # one per call; the last repeats
         self.refusal_probability = refusal_probability
         self.calls: list[list[Message]] = []
+        self.looks: list[list[Message]] = []  # the engine's second looks at its answer
 
     def stream(
         self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
@@ -116,12 +117,16 @@ class ScriptedModel:
         reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
         if isinstance(reply, Exception):
             raise reply
-        first = tuple(self.next_token_probabilities(messages, openings))
+        first = tuple(self._chances(openings))
         for n, word in enumerate(reply.split(" ")):
             # No token probabilities, as from a model server that gives none.
             yield Token(word + " ", None, first if n == 0 else ())
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
+        self.looks.append(messages)
+        return self._chances(openings)
+
+    def _chances(self, openings: Sequence[str]) -> list[float]:
         return [self.refusal_probability if opening == "NOT_IN_ARTICLE" else 0.0 for opening in openings]
 
     def count_tokens(self, text: str) -> int:

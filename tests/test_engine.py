@@ -175,6 +175,51 @@ def test_the_shipped_weights_trust_a_model_that_doubts_its_answer_less():
     assert weights.probability(replace(doubting, mean_token=None)) < 0.5
 
 
+def _weighing_only_the_lean(lean_weight: float, look_range: tuple[float, float] | None) -> Answerability:
+    """Weights on the refusal lean and the second look alone, on unscaled signals."""
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("log_refusal_lean")] = lean_weight
+    weights[FEATURES.index("logit_checked_yes")] = 1.0
+    return Answerability(weights, 0.0, [0.0] * len(FEATURES), [1.0] * len(FEATURES), "", look_range)
+
+
+def test_the_second_look_is_asked_only_when_it_could_change_the_answer(scripted_engine):
+    reply = "Les forces russes ont pris 28 localités."
+    # A model sure of its answer (lean 0.001: a score of +3, beyond the look's reach of ±1): shown unasked.
+    sure = _weighing_only_the_lean(-1.0, (-1.0, 1.0))
+    engine, model = scripted_engine(reply, 0.001, answerability=sure, min_confidence=0.5)
+    shown = engine.answer(ARTICLE_FACT)
+    assert not shown.refused and reply in shown.answer and not model.looks
+    assert shown.signals is not None and shown.signals["checked_yes"] is None
+    # Near the strictness (lean 0.5: a score of +0.3), the look decides: asked.
+    engine, model = scripted_engine(reply, 0.5, answerability=sure, min_confidence=0.5)
+    engine.answer(ARTICLE_FACT)
+    assert len(model.looks) == 1
+    # Asked always when told, and by weights that do not say how far the look reaches.
+    for weights, always in ((sure, True), (_weighing_only_the_lean(-1.0, None), False)):
+        engine, model = scripted_engine(reply, 0.001, answerability=weights, always_look=always)
+        engine.min_confidence = 0.5
+        engine.answer(ARTICLE_FACT)
+        assert len(model.looks) == 1
+
+
+def test_the_look_is_skipped_only_where_its_reach_cannot_cross_the_strictness():
+    look = [0.0] * len(FEATURES)
+    look[FEATURES.index("logit_checked_yes")] = 1.0
+    signals = Signals(0.01, 0.5, 0.9, 0.9, 1.0, 1.0, 2, 0, False, checked_yes=0.99)
+
+    def asked(score_without_look: float, strictness: float) -> bool:
+        weights = Answerability(
+            look, score_without_look, [0.0] * len(FEATURES), [1.0] * len(FEATURES), "", (-1, 1)
+        )
+        return weights.look_can_change(signals, strictness)  # its own P(yes) set aside: it decides that
+
+    assert not asked(3.0, 0.5)  # at least sigmoid(2) = 0.88: shown whatever the look says
+    assert not asked(-3.0, 0.5)  # at most sigmoid(-2) = 0.12: refused whatever it says
+    assert asked(0.5, 0.5) and asked(-0.9, 0.5)  # within its reach
+    assert not asked(-5.0, 0.0)  # strictness 0 shows every checked answer
+
+
 @pytest.mark.parametrize(
     ("reply", "question"),
     [

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from bot.errors import PromptError
@@ -36,12 +36,15 @@ class Signals:
     # Asked in another language than the article's: recorded, not weighed. In the training data every
     # cross-lingual question is XQuAD's (answerable), so a weight would learn the data, not the asker.
     cross_lingual: bool
-    checked_yes: float  # P(yes) when the model is asked to check its own answer against the article
+    # P(yes) when the model is asked to check its own answer against the article (None: not asked, the
+    # other signals decided; it then counts as its training mean).
+    checked_yes: float | None = None
     # The geometric mean of the answer's token probabilities, from the pass that wrote it (None: a model
     # server that gives no logprobs). The least of them was measured too and told less (README).
     mean_token: float | None = None
 
     def vector(self) -> list[float]:
+        checked = self.checked_yes
         return [
             math.log10(self.refusal_lean + 1e-4),
             self.first_token,
@@ -51,7 +54,7 @@ class Signals:
             self.article_share,
             math.log1p(self.own_words),
             float(min(self.unknown_names, 2)),
-            math.log((self.checked_yes + 1e-4) / (1 - self.checked_yes + 1e-4)),
+            math.nan if checked is None else math.log((checked + 1e-4) / (1 - checked + 1e-4)),
             math.log(self.mean_token + 1e-6) if self.mean_token is not None else math.nan,
         ]
 
@@ -73,6 +76,7 @@ FEATURES = [
 ]
 # Signals that compare the answer's words with the article's: missing across languages.
 WORD_SIGNALS = (FEATURES.index("sentence_share"), FEATURES.index("article_share"))
+LOOK = FEATURES.index("logit_checked_yes")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,9 @@ class Answerability:
     means: list[float]
     scales: list[float]
     model: str = ""  # the reader it was trained with
+    # How far (logits) the second look moved the training answers' score, from its 1st to its 99th
+    # percentile; None (weights from before it was kept): the look is always asked.
+    look_range: tuple[float, float] | None = None
 
     def standardized(self, signals: Signals) -> list[float]:
         """Each signal as standard deviations from the training mean. Across languages the answer's words
@@ -97,8 +104,20 @@ class Answerability:
         return values
 
     def probability(self, signals: Signals) -> float:
-        z = self.bias + sum(w * x for w, x in zip(self.weights, self.standardized(signals), strict=True))
-        return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))
+        return _sigmoid(self._score(signals))
+
+    def look_can_change(self, signals: Signals, threshold: float) -> bool:
+        """Whether the second look, within the range it took on the training answers, could move this
+        answer's probability across the threshold. When it cannot, the look is not asked: the decision
+        is the same, and the answer comes a turn sooner."""
+        if self.look_range is None:
+            return True
+        low, high = self.look_range
+        without = self._score(replace(signals, checked_yes=None))  # the look counted as its mean, 0
+        return _sigmoid(without + low) < threshold <= _sigmoid(without + high)
+
+    def _score(self, signals: Signals) -> float:
+        return self.bias + sum(w * x for w, x in zip(self.weights, self.standardized(signals), strict=True))
 
     def save(self, path: Path) -> None:
         record = {"features": FEATURES, **asdict(self)}
@@ -110,6 +129,11 @@ class Answerability:
             raw = json.loads(path.read_text(encoding="utf-8"))
             if raw.pop("features") != FEATURES:
                 raise PromptError(f"{path} was trained on other signals: retrain it")
-            return cls(**raw)
-        except (OSError, ValueError, TypeError, KeyError) as error:
+            look_range = raw.pop("look_range", None)
+            return cls(**raw, look_range=None if look_range is None else (look_range[0], look_range[1]))
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as error:
             raise PromptError(f"answerability weights {path} are unreadable ({error})") from None
+
+
+def _sigmoid(z: float) -> float:
+    return 1 / (1 + math.exp(-max(min(z, 30.0), -30.0)))

@@ -71,6 +71,7 @@ class Engine:
         max_answer_tokens: int = 64,
         min_confidence: float = DEFAULT_CONFIDENCE,
         answerability: Answerability | None = None,
+        always_look: bool = False,
         states: StateFiles | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -89,6 +90,9 @@ class Engine:
         self._max_question_chars = max_question_chars
         self.min_confidence = min_confidence
         self._answerability = answerability or Answerability.load()
+        # False: the second look is asked only when it could change what the asker sees (the eval asks it
+        # always, to score every answer for every strictness).
+        self.always_look = always_look
         self._states = states
         self._clock = clock
         self._whole_article = numbered(self.article_paragraphs)
@@ -207,10 +211,12 @@ class Engine:
             yield refusal(check)
             return
         signals, best = check
-        try:
-            signals = replace(signals, checked_yes=self._reader.check(messages, reply))
-        except MODEL_FAILURES:
-            logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
+        if self.always_look or self._answerability.look_can_change(signals, self.min_confidence):
+            try:
+                signals = replace(signals, checked_yes=self._reader.check(messages, reply))
+            except MODEL_FAILURES:
+                logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
+                signals = replace(signals, checked_yes=0.5)
         confidence = self._answerability.probability(signals)
         scored = signals.to_record()
         if confidence < self.min_confidence:
@@ -265,7 +271,6 @@ class Engine:
             own_words=support.own_words,
             unknown_names=unknown,
             cross_lingual=cross_lingual,
-            checked_yes=0.5,  # until the model has looked again
             mean_token=reading.mean_token,
         )
         best = None

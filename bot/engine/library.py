@@ -133,6 +133,7 @@ class Library:
                 "max_question_chars": settings.max_question_chars,
                 "max_answer_tokens": settings.max_answer_tokens,
                 "min_confidence": settings.answer_confidence,
+                "always_look": settings.always_look,
                 "retrieval_mode": settings.retrieval_mode,
             },
         )
