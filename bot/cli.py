@@ -93,7 +93,8 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     """Each set against its article: the one named by --article, else the .txt beside a public set, else
     ARTICLE_PATH's. Articles are indexed (as eval-<set>) and read as any other."""
-    from bot.evaluation import format_table, save_reports
+    from bot.eval_tables import format_table
+    from bot.evaluation import save_reports
 
     if args.follow_ups:
         return _follow_ups(settings, args)

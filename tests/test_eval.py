@@ -3,7 +3,8 @@ import json
 import pytest
 
 from bot.engine.records import Answer, Citation
-from bot.evaluation import EvalItem, format_table, load_eval_set, names_fact, run_eval, score, units
+from bot.eval_tables import format_table
+from bot.evaluation import EvalItem, load_eval_set, names_fact, run_eval, score, units
 from bot.paths import EVAL_SET, PUBLIC_SETS
 
 ARTICLE = "Les forces russes ont pris 28 localités."
@@ -99,7 +100,8 @@ def test_eval_runs_the_real_engine(engine, tmp_path):
 def test_each_strictness_refuses_the_answers_below_it_and_the_table_says_so(guesser):
     from dataclasses import replace
 
-    from bot.evaluation import EvalReport, risk_coverage_table
+    from bot.eval_tables import risk_coverage_table
+    from bot.evaluation import EvalReport
 
     right = replace(_answer("28 localités."), confidence=0.9)
     wrong_quote = "Les forces russes ont pris 35 localités."
@@ -164,3 +166,31 @@ def test_the_follow_up_set_splits_in_halves_and_its_figures_count_each_kind():
     table = format_follow_ups(report, "model.gguf", "report")
     assert "| plain changed (right alone, not after the first) | 50% | 1/2 |" in table
     assert "| time the exchange adds per question, p50 / p95 | 100 ms / 300 ms | 3 |" in table
+
+
+def test_the_table_counts_the_looks_the_bot_would_leave_out_and_the_decisions_they_would_change(guesser):
+    from dataclasses import replace
+
+    from bot.engine.answerability import FEATURES, Answerability, Signals
+    from bot.eval_tables import look_skipping
+    from bot.evaluation import EvalReport
+
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("log_refusal_lean")] = -1.0  # log10 of the lean: a lean of 0.001 scores +3
+    weights[FEATURES.index("logit_checked_yes")] = 1.0
+    reach_one = Answerability(weights, 0.0, [0.0] * len(FEATURES), [1.0] * len(FEATURES), "", (-1.0, 1.0))
+
+    def result(lean, checked_yes):
+        signals = Signals(lean, 0.5, 0.9, 0.9, 1.0, 1.0, 2, 0, False, checked_yes).to_record()
+        return score(_item(), replace(_answer("28 localités."), signals=signals), ARTICLE, guesser)
+
+    report = EvalReport(
+        "s",
+        [
+            result(0.001, 0.9),  # +3 without the look: shown unasked, as with it
+            result(0.001, 0.001),  # +3 without it, but a look far beyond its training reach (-6.9): changed
+            result(0.3, 0.9),  # +0.5: within reach of 0.5, asked
+        ],
+    )
+    line = look_skipping([report], 0.5, reach_one)
+    assert "67% (2/3)" in line and "changed 1 of those" in line
