@@ -22,10 +22,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from num2words import num2words
+
 from bot.engine.answerability import Answerability, Signals
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer
 from bot.engine.text import CJK, fold, stopwords
+from bot.engine.verify import numbers_in
 from bot.errors import ConfigError
 from bot.paths import EVAL_SET, PUBLIC_SETS
 
@@ -215,24 +218,50 @@ def names_fact(text: str, alternatives: Iterable[str]) -> bool:
     return False
 
 
+def spells_fact(text: str, alternatives: Iterable[str], languages: Iterable[str]) -> bool:
+    """Does one of the text's whole numbers, written out in one of the languages, make a whole alternative
+    ("3" for "three" or "ثلاثة")? A translation of a gold span into digits is no wrong answer."""
+    golds = {_normal(alternative) for alternative in alternatives}
+    for value in numbers_in(text):
+        number = float(value)
+        if not number.is_integer():
+            continue
+        for language in languages:
+            try:  # Chinese has no speller; Japanese kanji write whole numbers as Chinese does
+                spelled = num2words(int(number), lang="ja" if language == "zh" else language)
+            except (NotImplementedError, OverflowError):
+                continue
+            if _normal(spelled) in golds:
+                return True
+    return False
+
+
+def is_right(item: EvalItem, answer: Answer) -> bool:
+    """Refused when unanswerable; answerable: shown, short, and naming every gold fact."""
+    if not item.answerable:
+        return answer.refused
+    said = _MARKERS.sub("", answer.answer)
+    languages = (item.language, "en")
+    names_all = all(names_fact(said, group) or spells_fact(said, group, languages) for group in item.facts)
+    return not answer.refused and names_all and units(said) <= SHORT_ANSWER
+
+
 def score(item: EvalItem, answer: Answer, article_text: str, guesser: LanguageGuesser) -> EvalResult:
     said = _MARKERS.sub("", answer.answer)
     length = units(said)
     if item.answerable:
-        has_facts = all(names_fact(said, group) for group in item.facts)
-        correct = not answer.refused and has_facts and length <= SHORT_ANSWER
         quotes = [c.quote for c in answer.citations]
         if item.facts:
             right_sentence = any(all(names_fact(q, group) for group in item.facts) for q in quotes)
         else:
             right_sentence = any(c.paragraph in item.gold_paragraphs for c in answer.citations)
     else:
-        correct, right_sentence = answer.refused, False
+        right_sentence = False
     in_language = answer.language == item.language and (
         answer.refused or answer.method == "extractive" or guesser.is_language(said, item.language)
     )
     verbatim = all(c.quote in article_text for c in answer.citations)
-    return EvalResult(item, answer, correct, right_sentence, verbatim, in_language, length)
+    return EvalResult(item, answer, is_right(item, answer), right_sentence, verbatim, in_language, length)
 
 
 def run_eval(
@@ -292,5 +321,6 @@ def _load_result(raw: dict[str, Any], reports: dict[str, EvalReport], weights: A
     if weights and answer.signals:
         answer.confidence = weights.probability(Signals(**answer.signals))  # type: ignore[arg-type]
     name, language = raw.pop("set"), raw.pop("article_language")
+    raw["correct"] = is_right(item, answer)  # by today's metric, not the one of the saved run
     report = reports.setdefault(name, EvalReport(name, article_language=language))
     report.results.append(EvalResult(item=item, answer=answer, **raw))

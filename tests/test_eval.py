@@ -194,3 +194,14 @@ def test_the_table_counts_the_looks_the_bot_would_leave_out_and_the_decisions_th
     )
     line = look_skipping([report], 0.5, reach_one)
     assert "67% (2/3)" in line and "changed 1 of those" in line
+
+
+def test_a_number_in_digits_names_the_gold_written_in_words_and_only_that_number():
+    from bot.evaluation import spells_fact
+
+    assert spells_fact("3 نوعا عثر عليه.", ["Three", "ثلاثة"], ("ar", "en"))
+    assert spells_fact("Il y en a 25.", ["vingt-cinq"], ("fr", "en"))
+    assert spells_fact("有3个。", ["三"], ("zh", "en"))
+    assert not spells_fact("25 species.", ["five"], ("en",))  # the whole gold, not a word of it
+    assert not spells_fact("2.5 species.", ["two"], ("en",))
+    assert not spells_fact("No number here.", ["three"], ("en",))
