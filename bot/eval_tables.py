@@ -46,8 +46,8 @@ def format_table(reports: list[EvalReport], model_name: str, threshold: float = 
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     if len(reports) > 1:
         checks = total.refusals_by_check()
-        lines += ["", "refusals by check (unanswerable refused / answerable refused):"]
-        lines += [f"  {check}: {right} / {wrong}" for check, (right, wrong) in checks.items()]
+        lines += ["", "refusals by check: unanswerable refused / answerable refused (right replies lost)"]
+        lines += [f"  {check}: {right} / {wrong} ({lost})" for check, (right, wrong, lost) in checks.items()]
     lines += ["", "| figure (issue 16's floors) | at this strictness |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in floor_figures(shown)]
     lines += ["", look_skipping(reports, threshold)]

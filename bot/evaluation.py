@@ -119,13 +119,18 @@ class EvalReport:
             ),
         }
 
-    def refusals_by_check(self) -> dict[str, tuple[int, int]]:
-        """Per refusing check: (unanswerable questions it refused, answerable ones it refused)."""
-        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    def refusals_by_check(self) -> dict[str, tuple[int, int, int]]:
+        """Per refusing check: (unanswerable questions it refused, answerable ones it refused, replies it
+        refused that named the gold fact: right answers lost)."""
+        counts: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for r in self.results:
             if r.answer.refused:
-                counts[r.answer.method.removeprefix("refusal:")][int(r.item.answerable)] += 1
-        return {check: (right, wrong) for check, (right, wrong) in sorted(counts.items())}
+                count = counts[r.answer.method.removeprefix("refusal:")]
+                count[int(r.item.answerable)] += 1
+                if r.item.answerable and r.answer.candidate:
+                    shown = replace(r.answer, answer=r.answer.candidate, refused=False)
+                    count[2] += is_right(r.item, shown)
+        return {check: (right, wrong, lost) for check, (right, wrong, lost) in sorted(counts.items())}
 
     def by_kind(self) -> dict[str, float | None]:
         groups: dict[str, list[bool]] = defaultdict(list)

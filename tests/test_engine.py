@@ -151,6 +151,9 @@ def test_an_answer_the_article_does_not_support_is_refused(scripted_engine, repl
     assert model.calls
     assert answer.refused and answer.answer == "L'article ne le dit pas."
     assert "35" not in answer.answer
+    # What a check refused is kept for the eval (its count of right replies lost), never shown.
+    assert answer.candidate == ("" if answer.method == "refusal:model" else reply)
+    assert "candidate" not in answer.to_json()
 
 
 def test_below_the_strictness_an_answer_is_refused_with_its_probability(scripted_engine):

@@ -205,3 +205,24 @@ def test_a_number_in_digits_names_the_gold_written_in_words_and_only_that_number
     assert not spells_fact("25 species.", ["five"], ("en",))  # the whole gold, not a word of it
     assert not spells_fact("2.5 species.", ["two"], ("en",))
     assert not spells_fact("No number here.", ["three"], ("en",))
+
+
+def test_the_refusals_by_check_count_the_right_replies_each_check_lost(guesser):
+    from dataclasses import replace
+
+    from bot.evaluation import EvalReport
+
+    def refused(check, candidate, answerable=True):
+        answer = replace(_answer("", refused=True, method=f"refusal:{check}"), candidate=candidate)
+        return score(_item(answerable=answerable), answer, ARTICLE, guesser)
+
+    report = EvalReport(
+        "s",
+        [
+            refused("facts", "28 localités."),  # a right reply lost
+            refused("facts", "35 localités."),  # a wrong one caught
+            refused("facts", "Paris.", answerable=False),
+            refused("model", ""),
+        ],
+    )
+    assert report.refusals_by_check() == {"facts": (1, 2, 1), "model": (0, 1, 0)}

@@ -208,7 +208,7 @@ class Engine:
             return
         check = self._check(reply, reading, text, language, passages[0].score)
         if isinstance(check, str):
-            yield refusal(check)
+            yield replace(refusal(check), candidate=reply)  # what the check refused, for the eval
             return
         signals, best = check
         if self.always_look or self._answerability.look_can_change(signals, self.min_confidence):

@@ -59,9 +59,9 @@ class Answer:
     # contract.
     method: str = "model"
     article: str = ""  # the name of the article that answered
-    # The checked answer before the strictness threshold (shown or not), the answerability model's
-    # probability that it is right, and the signals it was computed from: for the eval's risk-coverage
-    # table and the answerability model's training. Not part of the JSON contract either.
+    # The model's reply as the checks saw it (shown, refused by a check, or below the strictness), the
+    # answerability model's probability that it is right, and the signals it was computed from: for the
+    # eval's risk-coverage table and the answerability model's training. Not part of the JSON contract.
     candidate: str = ""
     confidence: float | None = None
     signals: dict[str, float | None] = field(default_factory=dict)
