@@ -3,12 +3,12 @@
 1. The best retrieved sentence is shown at once, framed, while the model reads.
 2. The model reads the article (from an evaluated prefix kept on disk, when it fits the context) and
    answers in the asker's language, or says NOT_IN_ARTICLE (bot.engine.reader).
-3. The code checks the answer against the article: its numbers (and, in the article's language, its
-   names) stand there (bot.engine.verify), it adds something to the question, and its own words are the
-   article's, or across languages its meaning is near an article sentence (bot.engine.support). The
-   model then looks at its own answer again. A learned model turns the signals of the pass into the
-   probability that the answer is right (bot.engine.answerability); below the operator's strictness,
-   the bot says the article does not say.
+3. The code checks the answer against the article (bot.engine.checks): its numbers (and, in the
+   article's language, its names) stand there, it adds something to the question, and its own words are
+   the article's, or across languages its meaning is near an article sentence. Where it could change
+   the outcome, the model then looks at its own answer again. A learned model turns the signals of the
+   pass into the probability that the answer is right (bot.engine.answerability); below the operator's
+   strictness, the bot says the article does not say.
 4. The [n] markers are resolved by code, to the sentences holding the answer (bot.engine.citing).
 
 It knows nothing of Telegram, so the CLI, the eval and the bench drive it the same way.
@@ -22,18 +22,17 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from bot.engine.answerability import Answerability, Signals
+from bot.engine.answerability import Answerability
+from bot.engine.checks import AnswerChecks
 from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import TextModel
 from bot.engine.prompts import phrase, render_file
-from bot.engine.reader import Reader, Reading, marks_refusal, numbered
+from bot.engine.reader import Reader, marks_refusal, numbered
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
-from bot.engine.support import ArticleWords
-from bot.engine.text import same_script
-from bot.engine.verify import ArticleFacts, ascii_words, names_in
+from bot.engine.verify import ArticleFacts
 from bot.errors import ModelLoadError, QuestionError
 from store.chunking import article_checksum, split_paragraphs
 
@@ -41,12 +40,6 @@ logger = logging.getLogger(__name__)
 
 # Tokens kept free for the question, a follow-up and the answer when deciding if the article fits.
 RESERVED_TOKENS = 384
-# An answer whose own words are mostly not the article's says something the article does not
-# ("crêpes … farine, lait, beurre"); below this share it is refused whatever the learned score says.
-ARTICLE_WORD_SHARE = 1 / 3
-# Across languages, an answer this far (e5 cosine) from every sentence of the article is about something
-# else: verified answers sat at 0.78 and above, "Crêpes are made with flour…" at 0.73.
-CROSS_LINGUAL_SIMILARITY = 0.75
 # The default strictness (ANSWER_CONFIDENCE): the least at which every off-topic question of the eval was
 # refused (their answers scored 0.13 at most; README, "Strictness").
 DEFAULT_CONFIDENCE = 0.15
@@ -82,7 +75,7 @@ class Engine:
         self.article_language = language or guesser.detect(article_text[:2000])
         self._facts = ArticleFacts(article_text, self.article_language)
         self._retriever = retriever
-        self._words = ArticleWords([chunk.text for chunk in retriever.chunks])
+        self._checks = AnswerChecks(article_text, self.article_language, retriever, self._facts)
         self._model = model
         self._reader = Reader(model, max_answer_tokens)
         self._guesser = guesser
@@ -206,7 +199,7 @@ class Engine:
         if not reply or marks_refusal(reply):
             yield refusal("model")
             return
-        check = self._check(reply, reading, text, language, passages[0].score)
+        check = self._checks.check(reply, reading, text, language, passages[0].score)
         if isinstance(check, str):
             yield replace(refusal(check), candidate=reply)  # what the check refused, for the eval
             return
@@ -226,57 +219,6 @@ class Engine:
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
-
-    def _check(
-        self, reply: str, reading: Reading, question: str, language: str, question_similarity: float
-    ) -> str | tuple[Signals, Passage | None]:
-        """The refusing check's name, or the signals of an answer that passed, with the sentence that holds
-        most of its words (None across languages, where words are not compared)."""
-        cross_lingual = language != self.article_language
-        unsupported = self._facts.unsupported(reply, language, question)
-        # Numbers are digits in any language; names compare in the article's. Across languages a name may
-        # be a translation ("Kazajistán" for "Kazakhstan": a signal, not a refusal), unless the question
-        # names it too, in the article's own script: then it asks about someone the article never names
-        # ("What did Macron say?"). Across scripts transliteration is too loose ("России", "Russie").
-        asked = {
-            word
-            for name in names_in(question)
-            if same_script(name, self.article_text)
-            for word in ascii_words(name)
-        }
-        if (
-            any(fact.kind == "number" for fact in unsupported)
-            or (unsupported and not cross_lingual)
-            or any(set(ascii_words(fact.value)) & asked for fact in unsupported)
-        ):
-            return "facts"
-        # The answer and the question are in one language, so this compares across none.
-        support = self._words.support(reply, question)
-        if support.adds_nothing:
-            return "adds-nothing"
-        answer_similarity = self._retriever.best_similarity(reply)
-        if cross_lingual:  # words do not compare across languages; meaning (e5, cross-lingual) does
-            if answer_similarity < CROSS_LINGUAL_SIMILARITY:
-                return "off-article"
-        elif support.own_words >= 2 and support.article_share < ARTICLE_WORD_SHARE:
-            return "off-article"
-        unknown = len(unsupported) if cross_lingual else len(self._facts.unknown_names(question))
-        signals = Signals(
-            refusal_lean=reading.refusal_lean,
-            first_token=reading.first_token,
-            question_similarity=question_similarity,
-            answer_similarity=answer_similarity,
-            sentence_share=support.sentence_share,  # not weighed across languages (Answerability)
-            article_share=support.article_share,
-            own_words=support.own_words,
-            unknown_names=unknown,
-            cross_lingual=cross_lingual,
-            mean_token=reading.mean_token,
-        )
-        best = None
-        if support.best_sentence >= 0 and not cross_lingual:
-            best = self._retriever.passage(self._retriever.chunks[support.best_sentence].chunk_id)
-        return signals, best
 
     def suggest_question(self, language: str) -> str | None:
         """A short question the article answers, in the language, to show a new reader; None if the model
