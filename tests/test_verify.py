@@ -91,3 +91,13 @@ def test_names_a_question_asks_about_are_checked_against_the_article():
 )
 def test_names_the_article_never_mentions_are_found_in_any_script(language, article, question, unknown):
     assert ArticleFacts(article, language).unknown_names(question) == unknown
+
+
+def test_a_latin_name_glued_to_cjk_text_is_read_as_a_name_on_both_sides():
+    article = "同一天，NTL的服务更名为 Virgin Media 。Sky+HD内容是使用 MPEG-4 广播的。"
+    facts = ArticleFacts(article, "zh")
+    # In the article: "NTL的服务" holds NTL, "Sky+HD内容" holds HD (they were read as one word each).
+    assert facts.unsupported("NTL был переименован в Virgin Media.", "ru", "Как был переименован NTL?") == []
+    assert facts.unsupported("Sky+HD使用 MPEG-4。", "zh", "Sky+HD使用什么？") == []
+    # In the answer: a name right after CJK characters is still a name, and checked.
+    assert [f.value for f in facts.unsupported("NTL的服务由Macron负责。", "zh", "谁负责？")] == ["Macron"]

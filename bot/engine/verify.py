@@ -20,11 +20,13 @@ _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 # A run of words that start with a capital: a name, a place, an acronym ("Emmanuel Macron" is one name).
 # (a name in Latin letters ends where CJK characters, glued to it, begin: "HD使用的")
 _CAPITAL = rf"[{UPPERCASE}](?:(?![{CJK_RANGES}])[\w'’-])*"
-_CAPITALISED = re.compile(rf"(?<![\w.-]){_CAPITAL}(?: {_CAPITAL})*")
+# (and one may begin right after them: "的Macron")
+_CAPITALISED = re.compile(rf"(?<!(?![{CJK_RANGES}])[\w.-]){_CAPITAL}(?: {_CAPITAL})*")
 _SENTENCE_START = re.compile(r"(^|[.!?:;»«\"“”()\n¿¡]\s*)$")
 # Where every noun takes a capital, case does not tell a name: only numbers are checked there.
 NOUN_CAPITALISING_LANGUAGES = {"de", "lb"}
 MAX_NAME_WORDS = 4
+_SCRIPT_SEAM = re.compile(rf"(?<=[{CJK_RANGES}])(?=[^{CJK_RANGES}])|(?<=[^{CJK_RANGES}])(?=[{CJK_RANGES}])")
 NAME_PREFIX = 5  # letters compared: survives inflection and transliteration ("Belousova", "Belooussov")
 
 
@@ -66,7 +68,9 @@ def answer_names(answer: str, question: str = "") -> list[str]:
 
 
 def ascii_words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", fold(anyascii(text)).lower())
+    # CJK text has no spaces: a Latin name glued to it ("NTL的服务") would become one word ("ntldefuwu").
+    spaced = _SCRIPT_SEAM.sub(" ", text)
+    return re.findall(r"[a-z0-9]+", fold(anyascii(spaced)).lower())
 
 
 @dataclass(frozen=True)
