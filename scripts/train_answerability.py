@@ -65,6 +65,10 @@ def examples(results: list[EvalResult], group: str) -> list[dict[str, Any]]:
             "set": group,
             "signals": result.answer.signals,
             "right": int(result.item.answerable and result.correct),
+            # The texts too, so that a new signal of the words can be measured without the model.
+            "question": result.item.question,
+            "language": result.answer.language,
+            "reply": result.answer.candidate,
         }
         for result in results
         if result.answer.signals
@@ -75,6 +79,7 @@ def collect(sets: Path) -> tuple[list[dict[str, Any]], str]:
     """Ask every training question with every checked answer shown; the examples and the model's name."""
     settings = Settings()
     library = open_library(settings)
+    library.use_answerability(Answerability.untrained())  # the shipped weights may be for other signals
     rows: list[dict[str, Any]] = []
     for path in sorted(p for p in sets.glob("*.jsonl") if p.with_suffix(".txt").is_file()):
         engine = set_engine(library, path, settings.article_path, "train")
@@ -113,7 +118,8 @@ def main() -> int:
     # A signal a model server did not give is NaN: left out of its mean, and counted as the mean.
     means, scales = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
     columns = list(WORD_SIGNALS)
-    means[columns], scales[columns] = x[same][:, columns].mean(axis=0), x[same][:, columns].std(axis=0)
+    words = x[same][:, columns]
+    means[columns], scales[columns] = np.nanmean(words, axis=0), np.nanstd(words, axis=0)
     scales[scales == 0] = 1.0
     standard = Answerability([0.0] * len(FEATURES), 0.0, means.tolist(), scales.tolist())
     z = np.array([standard.standardized(s) for s in signals])

@@ -101,3 +101,32 @@ def test_a_latin_name_glued_to_cjk_text_is_read_as_a_name_on_both_sides():
     assert facts.unsupported("Sky+HD使用 MPEG-4。", "zh", "Sky+HD使用什么？") == []
     # In the answer: a name right after CJK characters is still a name, and checked.
     assert [f.value for f in facts.unsupported("NTL的服务由Macron负责。", "zh", "谁负责？")] == ["Macron"]
+
+
+@pytest.mark.parametrize(
+    ("sentences", "question", "right", "swapped"),
+    [
+        (
+            ["The Greens hold the inner regions of Melbourne.", "The Labor Party governs the outer suburbs."],
+            "What party rules in Melbourne's inner regions?",
+            "The Greens.",
+            "The Labor Party.",
+        ),
+        (
+            ["Les Verts tiennent le centre de Melbourne.", "Le Parti travailliste gouverne la banlieue."],
+            "Quel parti domine le centre de Melbourne ?",
+            "Les Verts.",
+            "Le Parti travailliste.",
+        ),
+    ],
+)
+def test_an_answer_beside_the_questions_words_stands_where_a_swapped_one_does_not(
+    sentences, question, right, swapped
+):
+    from bot.engine.support import ArticleWords
+
+    words = ArticleWords(sentences)
+    beside, elsewhere = words.support(right, question), words.support(swapped, question)
+    assert beside.joint_share is not None and elsewhere.joint_share is not None
+    assert beside.joint_share > elsewhere.joint_share
+    assert words.support("Melbourne.", question).joint_share is None  # no word of its own

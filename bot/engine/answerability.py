@@ -42,6 +42,9 @@ class Signals:
     # The geometric mean of the answer's token probabilities, from the pass that wrote it (None: a model
     # server that gives no logprobs). The least of them was measured too and told less (README).
     mean_token: float | None = None
+    # The most of both the answer's own words and the question's that one sentence of the article holds
+    # (bot.engine.support; None across languages, or when either has no word).
+    joint_share: float | None = None
 
     def vector(self) -> list[float]:
         checked = self.checked_yes
@@ -56,6 +59,7 @@ class Signals:
             float(min(self.unknown_names, 2)),
             math.nan if checked is None else math.log((checked + 1e-4) / (1 - checked + 1e-4)),
             math.log(self.mean_token + 1e-6) if self.mean_token is not None else math.nan,
+            math.nan if self.joint_share is None else self.joint_share,
         ]
 
     def to_record(self) -> dict[str, float | None]:
@@ -73,9 +77,10 @@ FEATURES = [
     "unknown_names",
     "logit_checked_yes",
     "log_mean_token",
+    "joint_share",
 ]
 # Signals that compare the answer's words with the article's: missing across languages.
-WORD_SIGNALS = (FEATURES.index("sentence_share"), FEATURES.index("article_share"))
+WORD_SIGNALS = tuple(FEATURES.index(name) for name in ("sentence_share", "article_share", "joint_share"))
 LOOK = FEATURES.index("logit_checked_yes")
 
 
@@ -122,6 +127,11 @@ class Answerability:
     def save(self, path: Path) -> None:
         record = {"features": FEATURES, **asdict(self)}
         path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def untrained(cls) -> Answerability:
+        """Every answer at 0.5, the look always asked: what collects the examples weights are fitted on."""
+        return cls([0.0] * len(FEATURES), 0.0, [0.0] * len(FEATURES), [1.0] * len(FEATURES))
 
     @classmethod
     def load(cls, path: Path = WEIGHTS_FILE) -> Answerability:

@@ -80,6 +80,7 @@ class AnswerChecks:
             unknown_names=unknown,
             cross_lingual=cross_lingual,
             mean_token=reading.mean_token,
+            joint_share=None if cross_lingual else support.joint_share,
         )
         best = None
         if support.best_sentence >= 0 and not cross_lingual:

@@ -14,6 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bot.engine.answerability import Answerability
 from bot.engine.engine import Engine
 from bot.engine.language import LanguageGuesser
 from bot.engine.llm import TextModel
@@ -140,6 +141,11 @@ class Library:
         document = load_source(str(settings.article_path), library.limits)
         library.default_name = library.ingest(document).record.name
         return library
+
+    def use_answerability(self, weights: Answerability) -> None:
+        """Weigh the answers of the engines built from now on with these weights (the training script
+        collects its examples before any weights for the current signals exist)."""
+        self._engine_options["answerability"] = weights
 
     # -- articles -------------------------------------------------------------------------------------
 

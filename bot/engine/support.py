@@ -47,6 +47,9 @@ class Support:
     article_share: float  # share of the own words found anywhere in the article (1.0 when there are none)
     sentence_share: float  # share of the own words found in the one sentence that holds most of them
     best_sentence: int  # index of that sentence, -1 when there is no own word
+    # Where the article answers the question, the answer's own words stand beside the question's: the
+    # best over sentences of the lesser of the two shares (None: no own word, or a question of none).
+    joint_share: float | None = None
 
     @property
     def adds_nothing(self) -> bool:
@@ -84,4 +87,9 @@ class ArticleWords:
         in_article = sum(s in self._article for s in own) / len(own)
         shares = [sum(s in sentence for s in own) / len(own) for sentence in self._sentences]
         best = max(range(len(shares)), key=shares.__getitem__) if shares else -1
-        return Support(len(own), numbers, in_article, shares[best] if shares else 0.0, best)
+        asked = stems(question)
+        joint = None
+        if asked:
+            asked_shares = [sum(s in sentence for s in asked) / len(asked) for sentence in self._sentences]
+            joint = max(map(min, shares, asked_shares), default=0.0)
+        return Support(len(own), numbers, in_article, shares[best] if shares else 0.0, best, joint)
