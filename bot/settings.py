@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     # Strictness: the least probability, by the learned answerability model, that a checked answer is
     # right before it is shown; below it the bot says the article does not say. Higher: fewer answers,
     # more of them right (README, "Strictness": the risk-coverage table it is chosen from).
-    answer_confidence: float = Field(default=0.15, ge=0, le=1)
+    answer_confidence: float = Field(default=0.25, ge=0, le=1)
     # The model's second look at its answer is asked only when it could move the answer across that
     # strictness (the same decision, a turn sooner); true asks it for every checked answer.
     always_look: bool = False

@@ -143,7 +143,7 @@ def main() -> int:
         [float(w) for w in weights], bias, means.tolist(), scales.tolist(), model_name, look_range
     )
     blind = [replace(s, checked_yes=None) for s in signals]
-    for strictness in (0.1, 0.15, 0.2, 0.3):
+    for strictness in (0.1, 0.2, 0.25, 0.3, 0.4):
         skipped = [not model.look_can_change(s, strictness) for s in blind]
         changed = sum(
             skip and (model.probability(b) >= strictness) != (model.probability(s) >= strictness)
