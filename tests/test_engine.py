@@ -342,3 +342,12 @@ def test_an_answer_about_someone_the_article_never_names_is_not_shown(scripted_e
     engine, _ = scripted_engine("Macron said the missile attack was part of a larger offensive.")
     answer = engine.answer("What did Macron say about the missile attack?")
     assert "Macron" not in answer.answer
+
+
+def test_untrained_weights_score_every_answer_alike_and_always_look():
+    # What the training script collects its examples with, before weights for the signals exist.
+    untrained = Answerability.untrained()
+    for lean in (0.001, 0.9):
+        signals = Signals(lean, 0.5, 0.9, 0.9, 1.0, 1.0, 2, 0, False, joint_share=0.3)
+        assert untrained.probability(signals) == 0.5
+        assert untrained.look_can_change(signals, 0.25)
