@@ -4,7 +4,6 @@ second look is left out, and the risk-coverage table (bot.evaluation scores the 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
 
 from bot.engine.answerability import Answerability, Signals
 from bot.evaluation import EvalReport, EvalResult
@@ -58,17 +57,9 @@ def look_skipping(reports: list[EvalReport], threshold: float, weights: Answerab
     """How often the bot (ALWAYS_LOOK=false) would not ask the second look at this strictness, and how many
     of those answers the look, which the eval always asks, would have sent the other way."""
     weights = weights or Answerability.load()
-    skips, changed = [], 0
-    for r in (r for report in reports for r in report.results):
-        if not r.answer.signals or r.answer.signals.get("checked_yes") is None:
-            continue
-        signals = Signals(**r.answer.signals)  # type: ignore[arg-type]
-        blind = replace(signals, checked_yes=None)
-        skips.append(not weights.look_can_change(blind, threshold))
-        if skips[-1]:
-            changed += (weights.probability(blind) >= threshold) != (
-                weights.probability(signals) >= threshold
-            )
+    records = [r.answer.signals for report in reports for r in report.results]
+    looked = [Signals.from_record(record) for record in records if record.get("checked_yes") is not None]
+    skips, changed = weights.without_look(looked, threshold)
     return (
         f"second look not asked (it could not change the answer): {_count(skips)} of the checked answers;"
         f" asked, it would have changed {changed} of those"

@@ -324,7 +324,7 @@ def _load_result(raw: dict[str, Any], reports: dict[str, EvalReport], weights: A
     item = EvalItem(**{**fields, "gold_paragraphs": tuple(fields["gold_paragraphs"]), "facts": facts})
     answer = Answer.from_record(raw.pop("answer"))
     if weights and answer.signals:
-        answer.confidence = weights.probability(Signals(**answer.signals))  # type: ignore[arg-type]
+        answer.confidence = weights.probability(Signals.from_record(answer.signals))
     name, language = raw.pop("set"), raw.pop("article_language")
     raw["correct"] = is_right(item, answer)  # by today's metric, not the one of the saved run
     report = reports.setdefault(name, EvalReport(name, article_language=language))

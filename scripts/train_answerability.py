@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +108,7 @@ def main() -> int:
     if args.dump:
         args.dump.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     groups = [row["set"] for row in rows]
-    signals = [Signals(**row["signals"]) for row in rows]
+    signals = [Signals.from_record(row["signals"]) for row in rows]
     x = np.array([s.vector() for s in signals])
     y = np.array([row["right"] for row in rows], dtype=float)
     # The word signals are missing across languages: their mean and scale come from the other answers,
@@ -142,13 +141,8 @@ def main() -> int:
     model = Answerability(
         [float(w) for w in weights], bias, means.tolist(), scales.tolist(), model_name, look_range
     )
-    blind = [replace(s, checked_yes=None) for s in signals]
     for strictness in (0.1, 0.2, 0.25, 0.3, 0.4):
-        skipped = [not model.look_can_change(s, strictness) for s in blind]
-        changed = sum(
-            skip and (model.probability(b) >= strictness) != (model.probability(s) >= strictness)
-            for skip, b, s in zip(skipped, blind, signals, strict=True)
-        )
+        skipped, changed = model.without_look(signals, strictness)
         print(f"at {strictness:g}: the look skipped for {np.mean(skipped):.0%}, changing {changed} decisions")
     model.save(args.out)
     print(f"saved {args.out}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -64,6 +65,11 @@ class Signals:
 
     def to_record(self) -> dict[str, float | None]:
         return {k: None if v is None else float(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_record(cls, record: dict[str, float | None]) -> Signals:
+        """The signals of a to_record() (an eval's --save, the training examples)."""
+        return cls(**record)  # type: ignore[arg-type]
 
 
 FEATURES = [
@@ -120,6 +126,17 @@ class Answerability:
         low, high = self.look_range
         without = self._score(replace(signals, checked_yes=None))  # the look counted as its mean, 0
         return _sigmoid(without + low) < threshold <= _sigmoid(without + high)
+
+    def without_look(self, looked: Iterable[Signals], threshold: float) -> tuple[list[bool], int]:
+        """Of answers whose second look was asked: which would go without it at this strictness, and how
+        many of those the look, as it answered, sends to the other side."""
+        skipped, changed = [], 0
+        for signals in looked:
+            skipped.append(not self.look_can_change(signals, threshold))
+            if skipped[-1]:
+                blind = self.probability(replace(signals, checked_yes=None))
+                changed += (blind >= threshold) != (self.probability(signals) >= threshold)
+        return skipped, changed
 
     def _score(self, signals: Signals) -> float:
         return self.bias + sum(w * x for w, x in zip(self.weights, self.standardized(signals), strict=True))
