@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.engine.answerability import DEFAULT_CONFIDENCE
 from bot.paths import BUNDLED_ARTICLE, DEFAULT_STATE_DIR
 
 DEFAULT_TELEGRAM_BASE_URL = "https://api.telegram.org/bot"
@@ -60,7 +61,7 @@ class Settings(BaseSettings):
     # Strictness: the least probability, by the learned answerability model, that a checked answer is
     # right before it is shown; below it the bot says the article does not say. Higher: fewer answers,
     # more of them right (README, "Strictness": the risk-coverage table it is chosen from).
-    answer_confidence: float = Field(default=0.25, ge=0, le=1)
+    answer_confidence: float = Field(default=DEFAULT_CONFIDENCE, ge=0, le=1)
     # The model's second look at its answer is asked only when it could move the answer across that
     # strictness (the same decision, a turn sooner); true asks it for every checked answer.
     always_look: bool = False

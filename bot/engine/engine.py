@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
-from bot.engine.answerability import Answerability
+from bot.engine.answerability import DEFAULT_CONFIDENCE, Answerability
 from bot.engine.checks import AnswerChecks
 from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser, language_name
@@ -40,10 +40,6 @@ logger = logging.getLogger(__name__)
 
 # Tokens kept free for the question, a follow-up and the answer when deciding if the article fits.
 RESERVED_TOKENS = 384
-# The default strictness (ANSWER_CONFIDENCE), from the eval's risk-coverage table: the first step of 0.05
-# above every off-topic answer of the eval (0.206 at most), with room for another CPU's scores (README,
-# "Strictness").
-DEFAULT_CONFIDENCE = 0.25
 # What a model call may raise that the asker should survive: llama.cpp's runtime errors, a model server
 # gone (ModelLoadError, OSError), a reply it cannot decode.
 MODEL_FAILURES = (RuntimeError, ValueError, OSError, ModelLoadError)
