@@ -62,9 +62,8 @@ def _same_word(a: str, b: str) -> bool:
     return shared >= 3 and a[:shared] == b[:shared]
 
 
-def own_stems(answer: str, question: str) -> list[str]:
-    """The stems of the answer's words that the question does not say."""
-    asked = stems(question)
+def own_stems(answer: str, asked: set[str]) -> list[str]:
+    """The stems of the answer's words that the question's (asked) do not say."""
     return [s for s in terms(answer) if s not in asked and not any(_same_word(s, a) for a in asked)]
 
 
@@ -80,14 +79,14 @@ class ArticleWords:
         self._article = set().union(*self._sentences) if self._sentences else set()
 
     def support(self, answer: str, question: str) -> Support:
-        own = own_stems(answer, question)
+        asked = stems(question)
+        own = own_stems(answer, asked)
         numbers = new_numbers(answer, question)
         if not own:
             return Support(0, numbers, 1.0, 1.0, -1)
         in_article = sum(s in self._article for s in own) / len(own)
         shares = [sum(s in sentence for s in own) / len(own) for sentence in self._sentences]
         best = max(range(len(shares)), key=shares.__getitem__) if shares else -1
-        asked = stems(question)
         joint = None
         if asked:
             asked_shares = [sum(s in sentence for s in asked) / len(asked) for sentence in self._sentences]

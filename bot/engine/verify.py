@@ -22,11 +22,12 @@ _NUMBER = re.compile(r"\d+(?:[.,\s]\d{3})*(?:[.,]\d+)?")
 _CAPITAL = rf"[{UPPERCASE}](?:(?![{CJK_RANGES}])[\w'’-])*"
 # (and one may begin right after them: "的Macron")
 _CAPITALISED = re.compile(rf"(?<!(?![{CJK_RANGES}])[\w.-]){_CAPITAL}(?: {_CAPITAL})*")
+# Where CJK characters meet others: a Latin name glued to CJK text is a word of its own there.
+_SCRIPT_SEAM = re.compile(rf"(?<=[{CJK_RANGES}])(?=[^{CJK_RANGES}])|(?<=[^{CJK_RANGES}])(?=[{CJK_RANGES}])")
 _SENTENCE_START = re.compile(r"(^|[.!?:;»«\"“”()\n¿¡]\s*)$")
 # Where every noun takes a capital, case does not tell a name: only numbers are checked there.
 NOUN_CAPITALISING_LANGUAGES = {"de", "lb"}
 MAX_NAME_WORDS = 4
-_SCRIPT_SEAM = re.compile(rf"(?<=[{CJK_RANGES}])(?=[^{CJK_RANGES}])|(?<=[^{CJK_RANGES}])(?=[{CJK_RANGES}])")
 NAME_PREFIX = 5  # letters compared: survives inflection and transliteration ("Belousova", "Belooussov")
 
 
