@@ -235,7 +235,8 @@ async def running_bot(
 ) -> AsyncIterator[BotHarness]:
     """The real Application, polling the stand-in, as `articlebot run` would run it. Each run has its own
     chat state file unless settings name one (to test a restart)."""
-    values = {"chat_state_path": Path(tempfile.mkdtemp(prefix="articlebot-chats-")) / "chats.sqlite3"}
+    chats = tempfile.TemporaryDirectory(prefix="articlebot-chats-")  # removed once the bot has stopped
+    values = {"chat_state_path": Path(chats.name) / "chats.sqlite3"}
     config = Settings(
         _env_file=None,  # type: ignore[call-arg]
         telegram_bot_token=TOKEN,
@@ -256,6 +257,7 @@ async def running_bot(
         await application.stop()
         await application.shutdown()
         await application.post_shutdown(application)
+        chats.cleanup()
 
 
 @asynccontextmanager

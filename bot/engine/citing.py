@@ -20,7 +20,7 @@ def supporting(
 ) -> list[Passage]:
     """The sentences that hold the answer: the one holding most of its words (else the nearest to question
     and answer), then, for each number or name of the answer it lacks, the nearest sentence holding it."""
-    candidates = retriever.retrieve(f"{question} {reply}", len(retriever.chunks))
+    candidates = retriever.retrieve(question, len(retriever.chunks), answer=reply)
     cited = [first] if first else candidates[:1]
     for fact in answer_facts(reply, language):
         if any(facts.sentence_holds(p.text, fact) for p in cited):
