@@ -93,7 +93,7 @@ def rel(path: Path) -> str:
 @pytest.mark.parametrize("path", sources("bot/engine", "store"), ids=rel)
 def test_the_engine_and_the_store_know_nothing_of_telegram_or_the_command_line(path):
     runtime, typing = imports_of(path)
-    forbidden = {"telegram", "bot.telegram", "bot.cli", "bot.bench", "bot.evaluation"}
+    forbidden = {"telegram", "bot.telegram", "bot.cli", "bot.bench", "bot.bench_model", "bot.evaluation"}
     assert not reaches(runtime | typing, forbidden)
 
 
@@ -111,7 +111,16 @@ def test_telegram_reaches_the_engine_only_through_its_public_modules(path):
 @pytest.mark.parametrize("path", sources("bot/speech"), ids=rel)
 def test_speech_knows_nothing_of_telegram_the_command_line_or_the_answer_engine(path):
     runtime, typing = imports_of(path)
-    forbidden = {"telegram", "bot.telegram", "bot.cli", "bot.bench", "llama_cpp", "chromadb", "store"}
+    forbidden = {
+        "telegram",
+        "bot.telegram",
+        "bot.cli",
+        "bot.bench",
+        "bot.bench_model",
+        "llama_cpp",
+        "chromadb",
+        "store",
+    }
     assert not reaches(runtime | typing, forbidden)
     # The bundled Whisper is assembled by the code that assembles the readers; nothing else of the engine.
     engine = {".".join(name.split(".")[:3]) for name in reaches(runtime, {"bot.engine"})}
