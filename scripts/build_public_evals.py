@@ -50,9 +50,10 @@ NEW_XQUAD_ARTICLE_LANGS = ["en", "es"]
 NEW_XQUAD_HELDOUT_LANGS = ["en"]
 NEW_XQUAD_ASKERS = ["de", "ru", "zh", "ar"]  # after the article's own language, in turn
 XL_PER_PARAGRAPH, XL_MAX = 6, 30
-TRAIN_SQUAD = 8
+TRAIN_SQUAD = 16  # 8, then 8 more (evals/train/README.md, step 6)
 TRAIN_ANSWERABLE_PER_PARAGRAPH, TRAIN_ANSWERABLE = 3, 13
 TRAIN_XQUAD_ARTICLE_LANGS = ["en", "es", "de", "zh"]
+TRAIN_XQUAD_GROUPS = 2  # groups of four titles, other-article questions cycling within each (step 6)
 TRAIN_OTHER_ARTICLE = 6
 
 
@@ -452,9 +453,12 @@ def rule2_sets(squad: list[Title], xquad: dict[str, list[Title]], rule1_titles: 
             continue
         picked.append((index, n_par))
         used.add(title.title)
-        if len(picked) == len(TRAIN_XQUAD_ARTICLE_LANGS):
+        if len(picked) == len(TRAIN_XQUAD_ARTICLE_LANGS) * TRAIN_XQUAD_GROUPS:
             break
-    for j, ((index, n_par), lang) in enumerate(zip(picked, TRAIN_XQUAD_ARTICLE_LANGS, strict=True)):
+    group_size = len(TRAIN_XQUAD_ARTICLE_LANGS)
+    for k, (index, n_par) in enumerate(picked):
+        j, lang = k % group_size, TRAIN_XQUAD_ARTICLE_LANGS[k % group_size]
+        group = picked[k - j : k - j + group_size]
         asker = cycle_asker([lang, *[x for x in XQUAD_LANGS if x != lang]])
         sets.append(
             xquad_set(
@@ -467,7 +471,7 @@ def rule2_sets(squad: list[Title], xquad: dict[str, list[Title]], rule1_titles: 
                 per_paragraph=XL_PER_PARAGRAPH,
                 most=XL_MAX,
                 train=True,
-                other_article=picked[(j + 1) % len(picked)],
+                other_article=group[(j + 1) % len(group)],
             )
         )
     return sets

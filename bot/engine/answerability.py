@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = PROMPTS_DIR / "answerability.json"
 # The default strictness (ANSWER_CONFIDENCE), from the eval's risk-coverage table: the first step of 0.05
-# above every off-topic answer of the eval (0.206 at most), with room for another CPU's scores (README,
-# "Strictness").
-DEFAULT_CONFIDENCE = 0.25
+# clear of every off-topic answer of the eval (0.249 at most with today's weights: 0.25 would leave no room
+# for another CPU's scores) (README, "Strictness").
+DEFAULT_CONFIDENCE = 0.3
 
 
 @dataclass(frozen=True)
