@@ -1,5 +1,6 @@
 import pytest
 
+from bot.engine.support import ArticleWords
 from bot.engine.verify import ArticleFacts, answer_facts, answer_names, names_in, numbers_in
 
 ARTICLE = (
@@ -123,8 +124,6 @@ def test_a_latin_name_glued_to_cjk_text_is_read_as_a_name_on_both_sides():
 def test_an_answer_beside_the_questions_words_stands_where_a_swapped_one_does_not(
     sentences, question, right, swapped
 ):
-    from bot.engine.support import ArticleWords
-
     words = ArticleWords(sentences)
     beside, elsewhere = words.support(right, question), words.support(swapped, question)
     assert beside.joint_share is not None and elsewhere.joint_share is not None
