@@ -284,6 +284,25 @@ def test_a_follow_up_carries_the_previous_exchange_to_the_model(scripted_engine)
     assert turns[1] == "Où se tenait la réunion ?" and turns[2] == "Au Kazakhstan."
 
 
+def test_a_question_refused_after_the_exchange_is_asked_again_alone(scripted_engine):
+    from bot.engine.records import Exchange
+
+    engine, model = scripted_engine(["NOT_IN_ARTICLE", "Les forces russes ont pris 28 localités ce mois-ci."])
+    answer = engine.answer(ARTICLE_FACT, Exchange("Où se tenait la réunion ?", "Au Kazakhstan. [1]"))
+    assert not answer.refused and "28 localités" in answer.answer
+    assert len(model.calls) == 2
+    assert "Au Kazakhstan." in [m["content"] for m in model.calls[0]]
+    assert "Au Kazakhstan." not in [m["content"] for m in model.calls[1]], "the second time, alone"
+
+
+def test_an_answer_made_in_the_exchanges_light_is_kept(scripted_engine):
+    from bot.engine.records import Exchange
+
+    engine, model = scripted_engine(["Les forces russes ont pris 28 localités ce mois-ci.", "NOT_IN_ARTICLE"])
+    answer = engine.answer(ARTICLE_FACT, Exchange("Où se tenait la réunion ?", "Au Kazakhstan. [1]"))
+    assert not answer.refused and len(model.calls) == 1
+
+
 def test_a_long_article_is_read_through_its_retrieved_paragraphs(scripted_engine):
     engine, model = scripted_engine("Les forces russes ont pris 28 localités.", max_answer_tokens=64)
     engine.reads_whole_article = False

@@ -158,7 +158,24 @@ class Engine:
         """Yield the quote to show meanwhile, then the final Answer. follow_up is an exchange the question
         may continue (the answer it replies to, or a private chat's last one), given to the model as the
         turns before the question: the model decides, as it reads, whether the question continues it
-        (measured against a yes/no judgement and a standalone rewrite: README, "Follow-up questions")."""
+        (measured against a yes/no judgement and a standalone rewrite: README, "Follow-up questions").
+        Refused in the exchange's light, the question is asked once more alone: it may not continue the
+        exchange at all, and alone it gets the answer it would have had without one."""
+        answer: Answer | None = None
+        for item in self._stream_once(question, follow_up):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield item
+        assert answer is not None
+        if follow_up is None or not answer.refused:
+            yield answer
+            return
+        alone = self.answer(question)
+        alone.timings.total_ms += answer.timings.total_ms
+        yield alone
+
+    def _stream_once(self, question: str, follow_up: Exchange | None) -> Iterator[str | Answer]:
         started = self._clock()
         language = self.detect_language(question)
         text = self.check_question(question, language)
