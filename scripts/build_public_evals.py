@@ -296,7 +296,7 @@ def monolingual_set(
         answerable = pick_answerable(paragraphs, TRAIN_ANSWERABLE_PER_PARAGRAPH, TRAIN_ANSWERABLE)
     else:
         answerable = pick_answerable(paragraphs)
-    rows = []
+    rows: list[dict[str, object]] = []
     for i, q in answerable:
         rows.append(row(name, len(rows) + 1, q.text, lang, "fact", i, q.answers))
     for i, q in pick_unanswerable(paragraphs):
@@ -354,7 +354,7 @@ def xquad_set(
     name = set_name("xquad", lang, xquad["en"][index].title, heldout, train)
     paragraphs = title.paragraphs[:n_par]
     by_id = xquad_questions(xquad, index, n_par)
-    rows = []
+    rows: list[dict[str, object]] = []
     for k, (i, q) in enumerate(pick_answerable(paragraphs, per_paragraph, most)):
         other = asker(k)
         if other != lang:
@@ -602,8 +602,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train-out", type=Path, default=root / "evals" / "train", help="training sets")
     args = ap.parse_args(argv)
 
+    out: Path = args.out
+    train_out: Path = args.train_out
+
     def folder(s: EvalSet) -> Path:
-        return args.train_out if s.train else args.out
+        return train_out if s.train else out
 
     args.out.mkdir(parents=True, exist_ok=True)
     args.train_out.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 REPEATS = 10  # per page, for the timing
@@ -30,7 +31,21 @@ PAGES = [
     ("evals/public/xquad-zh-sky-united-kingdom.txt", "英国天空广播公司的数字电视服务", "en"),
 ]
 
-CHROME = {
+
+class Chrome(TypedDict):
+    """The site chrome of one language: the strings around the story."""
+
+    nav: list[str]
+    cookie: str
+    most_read_label: str
+    most_read: list[str]
+    newsletter: str
+    related: list[str]
+    footer: str
+    share: str
+
+
+CHROME: dict[str, Chrome] = {
     "en": {
         "nav": ["World news", "Business and markets", "Culture and arts", "Sport results", "Opinion columns"],
         "cookie": "We use cookies to improve your experience on our site. Accept all cookies",
@@ -114,19 +129,21 @@ def norm(text: str) -> str:
 
 def with_trafilatura(precision: bool) -> Callable[[str], tuple[str, str]]:
     import trafilatura
+    from trafilatura.settings import Document
 
     def run(page: str) -> tuple[str, str]:
         doc = trafilatura.bare_extraction(
             page, favor_precision=precision, include_comments=False, include_tables=False, with_metadata=True
         )
-        return (doc.title or "", doc.text or "") if doc else ("", "")
+        # as_dict=False: a Document or None, never the dict of the return type's union
+        return (doc.title or "", doc.text or "") if isinstance(doc, Document) else ("", "")
 
     return run
 
 
 def with_readability(page: str) -> tuple[str, str]:
-    import lxml.html
-    from readability import Document
+    import lxml.html  # type: ignore[import-untyped]  # lxml ships no type hints (lxml-stubs not installed)
+    from readability import Document  # type: ignore[import-not-found]  # readability-lxml: only via uv --with
 
     doc = Document(page)
     tree = lxml.html.fromstring(doc.summary(html_partial=True))

@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from bot.engine.library import Library
 from bot.engine.prompts import load_phrases
@@ -38,6 +38,23 @@ PHRASES = load_phrases("telegram.toml")
 BUSY = {table["busy"] for table in PHRASES.values() if "busy" in table}
 # "⏳ You are in line, $ahead question(s)…": the text before $ahead, in each language
 QUEUED = [table["queued"].split("$ahead")[0] for table in PHRASES.values() if "queued" in table]
+
+
+class Lost(TypedDict):
+    """A question that got no final answer, and the calls its asker saw instead."""
+
+    question: str
+    calls: list[tuple[str, int, str]]  # method, status, the text's first 60 characters
+
+
+class Entry(TypedDict):
+    """One question asked: by which kind of chat, how long its answer took, how many finals it got."""
+
+    kind: str
+    seconds: float
+    finals: int
+    busy: bool
+    lost: NotRequired[Lost]
 
 
 def questions() -> list[str]:
@@ -60,7 +77,7 @@ def finals_of(standin: BotApiStandIn, where: dict[str, Any], since: int) -> list
 
 
 async def one_chat(
-    bot: BotHarness, article: str, kind: str, number: int, asked: list[str], log: list[dict]
+    bot: BotHarness, article: str, kind: str, number: int, asked: list[str], log: list[Entry]
 ) -> None:
     standin, chat_id = bot.standin, 10_000 + number
     for index, question in enumerate(asked):
@@ -79,16 +96,23 @@ async def one_chat(
             key = cache_key(article + "\n" + question)
             await bot.choose(f"gen:{key}", question, inline_id)
             where = {"inline_message_id": inline_id}
+
+        def finals(_: list[Call], w: dict[str, Any] = where, s: int = since) -> list[Call]:
+            return finals_of(standin, w, s)
+
         try:
-            found = await standin.wait_for(
-                lambda _, w=where, s=since: finals_of(standin, w, s), timeout=TIMEOUT, what=question
-            )
+            found = await standin.wait_for(finals, timeout=TIMEOUT, what=question)
             await asyncio.sleep(0.5)  # a duplicate would come within this
             found = finals_of(standin, where, since)
         except AssertionError:
             found = []
         busy = bool(found) and found[0].params.get("text", "") in BUSY
-        entry = {"kind": kind, "seconds": time.monotonic() - started, "finals": len(found), "busy": busy}
+        entry: Entry = {
+            "kind": kind,
+            "seconds": time.monotonic() - started,
+            "finals": len(found),
+            "busy": busy,
+        }
         if not found:  # what the asker saw instead, to tell a lost answer from a missed one
             seen = [c for c in standin.calls[since:] if all(c.params.get(k) == v for k, v in where.items())]
             entry["lost"] = {
@@ -133,7 +157,7 @@ async def main(chats: int, per_chat: int, replicas: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as home:
         standin = BotApiStandIn(TOKEN)
         await standin.start()
-        log: list[dict] = []
+        log: list[Entry] = []
         queue = {"longest": 0}
         try:
             async with bots(standin, Path(home), replicas) as (bot, article):

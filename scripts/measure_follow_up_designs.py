@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Literal
 
 from bot.articles_cli import open_library
 from bot.engine.language import LanguageGuesser
@@ -92,7 +93,12 @@ def report(rows: list[tuple[str, float, float, bool, bool, bool, float]]) -> Non
         f"(a) the best threshold ({best[1]:.2f}) sorts {best[0]}/{len(rows)} pairs right; "
         f"judgement p50 {statistics.median(r[2] for r in rows):.0f} ms"
     )
-    for name, index in (("alone", 3), ("(b) rewritten", 4), ("(c) always given", 5)):
+    designs: tuple[tuple[str, Literal[3, 4, 5]], ...] = (
+        ("alone", 3),
+        ("(b) rewritten", 4),
+        ("(c) always given", 5),
+    )
+    for name, index in designs:
         right = sum(r[index] for r in follow)
         changed = sum(r[3] and not r[index] for r in plain)
         print(f"{name}: follow-ups right {right}/{len(follow)}, plain changed {changed}/{len(plain)}")

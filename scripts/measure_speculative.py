@@ -73,7 +73,9 @@ class SmallModelDraft(LlamaDraftModel):
         llama.eval(ids[keep:])
         proposal: list[int] = []
         while True:
-            logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+            # LlamaContext.get_logits is unannotated in llama_cpp
+            raw = llama._ctx.get_logits()  # type: ignore[no-untyped-call]
+            logits = np.ctypeslib.as_array(raw, shape=(llama.n_vocab(),))
             proposal.append(int(logits.argmax()))
             if len(proposal) == self.k or proposal[-1] == llama.token_eos():
                 return np.array(proposal, dtype=np.intc)

@@ -7,16 +7,18 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import chromadb
 import numpy as np
+from chromadb.api.types import Embedding, Where
 from chromadb.config import Settings as ChromaSettings
 
 PASSAGES, DIMENSIONS, QUERIES = 40, 384, 50
 
 
-def timed(action, repeats: int = QUERIES) -> float:  # noqa: ANN001
+def timed(action: Callable[[], object], repeats: int = QUERIES) -> float:
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -42,9 +44,9 @@ def measure(articles: int, rng: np.random.Generator) -> dict[str, float]:
             own = client.create_collection(f"article-{a}", metadata={"hnsw:space": "cosine"})
             own.add(ids=ids, embeddings=vectors[a], documents=ids)
             shared.add(ids=ids, embeddings=vectors[a], documents=ids, metadatas=[{"article": a}] * PASSAGES)
-        query = rng.standard_normal(DIMENSIONS).astype(np.float32)
+        query: Embedding = rng.standard_normal(DIMENSIONS).astype(np.float32)
         target = client.get_collection(f"article-{articles // 2}")
-        where = {"article": articles // 2}
+        where: Where = {"article": articles // 2}
         rows: dict[str, float] = {
             "query, own collection": timed(
                 lambda: target.query(query_embeddings=[query], n_results=PASSAGES)
