@@ -303,6 +303,17 @@ def test_an_answer_made_in_the_exchanges_light_is_kept(scripted_engine):
     assert not answer.refused and len(model.calls) == 1
 
 
+def test_a_follow_up_answered_with_the_previous_answer_again_adds_nothing(scripted_engine):
+    from bot.engine.records import Exchange
+
+    previous = Exchange("Qui est le ministre russe de la défense ?", "Andreï Belousov. [1]")
+    engine, model = scripted_engine(["Andreï Belousov.", "NOT_IN_ARTICLE"])
+    answer = engine.answer("Et où s'exprimait-il ?", previous)
+    assert answer.refused and len(model.calls) == 2, "refused after the exchange, and alone"
+    engine, _ = scripted_engine("Au Kazakhstan, lors d'une réunion des ministres de la défense.")
+    assert not engine.answer("Et où s'exprimait-il ?", previous).refused
+
+
 def test_a_long_article_is_read_through_its_retrieved_paragraphs(scripted_engine):
     engine, model = scripted_engine("Les forces russes ont pris 28 localités.", max_answer_tokens=64)
     engine.reads_whole_article = False

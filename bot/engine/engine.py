@@ -28,7 +28,7 @@ from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser, language_name
 from bot.engine.llm import TextModel
 from bot.engine.prompts import phrase, render_file
-from bot.engine.reader import Reader, marks_refusal, numbered
+from bot.engine.reader import Reader, marks_refusal, numbered, strip_markers
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
@@ -213,7 +213,10 @@ class Engine:
         if not reply or marks_refusal(reply):
             yield refusal("model")
             return
-        check = self._checks.check(reply, reading, text, language, passages[0].score)
+        # A follow-up is checked as the asker means it, after the exchange it continues: an answer that only
+        # repeats the previous one adds nothing (measured: README, "Follow-up questions").
+        asked = f"{follow_up.question} {strip_markers(follow_up.answer)} {text}" if follow_up else text
+        check = self._checks.check(reply, reading, asked, language, passages[0].score)
         if isinstance(check, str):
             yield replace(refusal(check), candidate=reply)  # what the check refused, for the eval
             return
