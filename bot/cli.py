@@ -221,6 +221,7 @@ def cmd_eval_voice(settings: Settings, args: argparse.Namespace) -> int:
 
     if args.model is not None:
         settings = settings.model_copy(update={"voice_model_path": args.model})
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # a line per recording otherwise
     transcriber = Transcriber.from_settings(settings)
     transcriber.load()  # not timed
     heard = transcribe_set(transcriber, args.set or VOICE_FIXTURES)

@@ -1,6 +1,9 @@
 """Make the spoken questions of tests/fixtures/voice/ once: synthesise each, encode it as Telegram sends a
 voice message (OGG/Opus, 48 kHz mono, 24 kbit/s), and list them with their text in questions.jsonl.
 
+With --heldout, the spoken questions of evals/voice/ instead, by the rule in evals/voice/README.md: questions
+nobody on the team wrote, about public articles, each row naming its article.
+
 Needs ffmpeg and the synthesizers (Debian): `apt-get install ffmpeg espeak-ng libttspico-utils festival
 festvox-ru` (libttspico-utils is in non-free). CI does not run this: the files are committed.
 
@@ -8,17 +11,22 @@ Voices: SVOX Pico (pico2wave: en, de, fr, es), eSpeak NG (en), Festival's festvo
 does not understand eSpeak NG's French, German or Russian (measured: word error rate 57-140%), so those
 languages use the other two.
 
-    .venv/bin/python scripts/make_voice_fixtures.py
+    .venv/bin/python scripts/make_voice_fixtures.py [--heldout]
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
-OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "voice"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "tests" / "fixtures" / "voice"
+HELDOUT = ROOT / "evals" / "voice"
+HELDOUT_LANGUAGES = ("en", "de", "fr", "es", "ru")
+PER_LANGUAGE = 4
 
 # (file stem, language, synthesizer, text): questions about data/article.fr.txt
 QUESTIONS = [
@@ -77,20 +85,51 @@ def encode(source: list[str], ogg: Path) -> None:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *source, *codec, str(ogg)], check=True)
 
 
-def main() -> None:
-    OUT.mkdir(parents=True, exist_ok=True)
+def heldout_questions() -> list[tuple[str, str, str, str, str]]:
+    """The rule of evals/voice/README.md: in the public eval sets, in their files' sorted order, the first
+    four questions in each language (file stem, language, synthesizer, text, article)."""
+    picked: dict[str, list[tuple[str, str, str, str, str]]] = {language: [] for language in HELDOUT_LANGUAGES}
+    for path in sorted((ROOT / "evals" / "public").glob("*.jsonl")):
+        article = str(path.with_suffix(".txt").relative_to(ROOT))
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            chosen = picked.get(row["language"])
+            if chosen is not None and len(chosen) < PER_LANGUAGE:
+                synthesizer = "festival" if row["language"] == "ru" else "pico"
+                chosen.append((row["id"], row["language"], synthesizer, row["question"], article))
+    return [question for language in HELDOUT_LANGUAGES for question in picked[language]]
+
+
+def article_language(article: str) -> str:
+    """A public article's language, from its name: <set>-<language>-<title>.txt (evals/public/README.md)."""
+    return next(part for part in Path(article).stem.split("-") if len(part) == 2)
+
+
+def make(questions: list[tuple[str, str, str, str, str]], out: Path) -> list[dict[str, str]]:
+    out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for stem, language, synthesizer, text in QUESTIONS:
+        for stem, language, synthesizer, text, article in questions:
             wav = Path(tmp) / f"{stem}.wav"
             synthesise(synthesizer, language, text, wav)
-            encode(["-i", str(wav)], OUT / f"{stem}.ogg")
-            voice = VOICES[synthesizer]
-            rows.append({"file": f"{stem}.ogg", "language": language, "text": text, "voice": voice})
+            encode(["-i", str(wav)], out / f"{stem}.ogg")
+            row = {"file": f"{stem}.ogg", "language": language, "text": text, "voice": VOICES[synthesizer]}
+            if article:
+                row |= {"article": article, "article_language": article_language(article)}
+            rows.append(row)
+    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
+    (out / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rows
+
+
+def main() -> None:
+    if "--heldout" in sys.argv[1:]:
+        rows = make(heldout_questions(), HELDOUT)
+        print(f"{len(rows)} questions in {HELDOUT}")
+        return
+    rows = make([(*question, "") for question in QUESTIONS], OUT)
     # Nothing said: two seconds of silence.
     encode(["-f", "lavfi", "-i", "anullsrc=r=48000:cl=mono", "-t", "2"], OUT / "silence.ogg")
-    lines = [json.dumps(row, ensure_ascii=False) for row in rows]
-    (OUT / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(rows)} questions and silence.ogg in {OUT}")
 
 

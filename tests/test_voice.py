@@ -14,7 +14,8 @@ from bot.speech.wer import wer, words
 from tests.botapi_standin import parse_html
 from tests.telegram_fixtures import running_bot
 
-FIXTURES = Path(__file__).parent / "fixtures" / "voice"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "voice"
 # Pooled word error rate per language, measured on these fixtures with Whisper base (README, "Voice
 # questions"): the floors for en, de and es; French and Russian synthetic speech is heard less well.
 WER_BOUNDS = {"en": 0.15, "de": 0.15, "es": 0.15, "fr": 0.35, "ru": 0.30}
@@ -47,6 +48,18 @@ def test_the_fixtures_are_heard_within_the_bounds(transcriber):
         assert report.wer <= WER_BOUNDS[report.language], report
         assert report.language_right == report.recordings, report
     assert {report.language for report in reports} == set(WER_BOUNDS)
+
+
+def test_the_held_out_spoken_questions_name_their_articles():
+    """evals/voice/ (README, "Voice questions"): each recording is there, with its article and that article's
+    language, which the transcriber is hinted with as the bot would hint it."""
+    held_out = ROOT / "evals" / "voice" / "questions.jsonl"
+    rows = spoken_questions(held_out).values()
+    assert len(rows) == 20 and {row["language"] for row in rows} == set(WER_BOUNDS)
+    for row in rows:
+        assert (held_out.parent / row["file"]).is_file(), row
+        assert (ROOT / row["article"]).is_file(), row
+        assert f"-{row['article_language']}-" in row["article"], row
 
 
 def test_bad_recordings_get_typed_errors_without_loading_the_model(settings):

@@ -2,7 +2,8 @@
 
 A set is a JSONL file of {"file", "language", "text"} rows, the audio files beside it (the default is the
 committed fixtures, tests/fixtures/voice/). Each recording is transcribed with the hints the bot would give:
-the speaker's own language, as their Telegram client reports it, and the article's (French).
+the speaker's own language, as their Telegram client reports it, and the article's (a row's
+"article_language"; the bundled article's French by default, for the fixtures).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def transcribe_set(transcriber: Transcriber, path: Path, files: Collection[str] 
         if files is not None and row["file"] not in files:
             continue
         audio = (path.parent / row["file"]).read_bytes()
-        result = transcriber.transcribe(audio, hints=(row["language"], ARTICLE_LANGUAGE))
+        hints = (row["language"], row.get("article_language", ARTICLE_LANGUAGE))
+        result = transcriber.transcribe(audio, hints=hints)
         said = words(row["text"])
         errors = edit_distance(said, words(result.text))
         heard.append(
