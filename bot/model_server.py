@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
-from bot.engine.llm import _cpu_has_amx, _extra_buffer_types
+from bot.engine.llama_native import _cpu_has_amx, _extra_buffer_types
 from bot.errors import ArticlebotError
 from bot.settings import Settings
 
@@ -49,7 +49,7 @@ def server_args(argv: Sequence[str], settings: Settings) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Run llama_cpp.server's own main, with llama.cpp's extra CPU buffer types off on AMX machines (they
-    crash the first decode there: see bot/engine/llm.py)."""
+    crash the first decode there: see bot/engine/llama_native.py)."""
     import llama_cpp.llama_cpp as low_level
     from llama_cpp.server.__main__ import main as serve
 

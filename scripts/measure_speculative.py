@@ -28,7 +28,8 @@ from llama_cpp.llama_speculative import LlamaDraftModel, LlamaPromptLookupDecodi
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
 from bot.engine.language import language_name
-from bot.engine.llm import LlamaModel, Message, _cpu_has_amx, _extra_buffer_types
+from bot.engine.llama_native import _cpu_has_amx, _extra_buffer_types
+from bot.engine.llm import LlamaModel, Message
 from bot.engine.prompts import render_file
 from bot.paths import BUNDLED_ARTICLE, EVAL_SET, PUBLIC_SETS
 from bot.settings import Settings

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,13 @@ from typing import Any, Protocol
 import numpy as np
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
+from bot.engine.llama_native import (
+    _cpu_has_amx,
+    _extra_buffer_types,
+    _llama_cpp,
+    _route_llama_cpp_logs,
+    llama_token_type,
+)
 from bot.errors import ModelLoadError
 from bot.settings import Settings
 
@@ -74,13 +80,6 @@ class TextModel(Protocol):
         """Evaluate what every prompt starting with these messages shares, once (from state_file if saved):
         "kept" (already in the context), "loaded" (from state_file) or "evaluated"."""
         ...
-
-
-def _cpu_has_amx() -> bool:
-    try:
-        return "amx_tile" in Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
 
 
 class LlamaModel:
@@ -286,49 +285,3 @@ class LlamaModel:
         llama.input_ids[: count.value] = prefix
         llama.n_tokens = count.value
         return True
-
-
-def _llama_cpp() -> Any:
-    import llama_cpp
-
-    return llama_cpp
-
-
-def llama_token_type() -> Any:
-    return _llama_cpp().llama_token
-
-
-class _extra_buffer_types:
-    """llama.cpp's extra CPU buffer types (AMX, weight repacking) crash decoding on AMX machines here (a
-    segmentation fault on the first token, under this VM); elsewhere they speed prefill up, so they stay."""
-
-    def __init__(self, *, enabled: bool, module: Any) -> None:
-        self._enabled, self._module = enabled, module
-        self._original = module.llama_model_default_params
-
-    def _params(self) -> Any:
-        params = self._original()
-        params.use_extra_bufts = False
-        return params
-
-    def __enter__(self) -> None:
-        if not self._enabled:
-            self._module.llama_model_default_params = self._params
-
-    def __exit__(self, *exc: object) -> None:
-        self._module.llama_model_default_params = self._original
-
-
-@functools.cache
-def _route_llama_cpp_logs() -> Any:
-    """llama.cpp prints some notices to stderr even with verbose=False; send them to our log at DEBUG."""
-    import llama_cpp
-
-    llama_logger = logging.getLogger("llama_cpp")
-
-    def log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
-        llama_logger.debug("%s", text.decode("utf-8", "replace").rstrip())
-
-    callback = llama_cpp.llama_log_callback(log)
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    return callback  # cached, so the C callback is never garbage-collected
