@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
-from bot.engine.llama_native import _cpu_has_amx, _extra_buffer_types
+from bot.engine.llama_native import cpu_has_amx, extra_buffer_types
 from bot.errors import ArticlebotError
 from bot.settings import Settings
 
@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"model_server: error: {error}", file=sys.stderr)
         sys.exit(2)
     sys.argv = [f"{sys.executable} -m bot.model_server", *args]
-    with _extra_buffer_types(enabled=not _cpu_has_amx(), module=low_level):
+    with extra_buffer_types(enabled=not cpu_has_amx(), module=low_level):
         serve()
 
 

@@ -28,7 +28,7 @@ from llama_cpp.llama_speculative import LlamaDraftModel, LlamaPromptLookupDecodi
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
 from bot.engine.language import language_name
-from bot.engine.llama_native import _cpu_has_amx, _extra_buffer_types
+from bot.engine.llama_native import cpu_has_amx, extra_buffer_types
 from bot.engine.llm import LlamaModel, Message
 from bot.engine.prompts import render_file
 from bot.paths import BUNDLED_ARTICLE, EVAL_SET, PUBLIC_SETS
@@ -59,7 +59,7 @@ class SmallModelDraft(LlamaDraftModel):
         import llama_cpp.llama_cpp as low_level
         from llama_cpp import Llama
 
-        with _extra_buffer_types(enabled=not _cpu_has_amx(), module=low_level):  # else the decode crashes
+        with extra_buffer_types(enabled=not cpu_has_amx(), module=low_level):  # else the decode crashes
             self.llama = Llama(
                 model_path=str(path), n_ctx=settings.n_ctx, n_threads=settings.n_threads, verbose=False
             )

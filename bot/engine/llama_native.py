@@ -10,24 +10,24 @@ from pathlib import Path
 from typing import Any
 
 
-def _cpu_has_amx() -> bool:
+def cpu_has_amx() -> bool:
     try:
         return "amx_tile" in Path("/proc/cpuinfo").read_text()
     except OSError:
         return False
 
 
-def _llama_cpp() -> Any:
+def llama_cpp_lib() -> Any:
     import llama_cpp
 
     return llama_cpp
 
 
 def llama_token_type() -> Any:
-    return _llama_cpp().llama_token
+    return llama_cpp_lib().llama_token
 
 
-class _extra_buffer_types:
+class extra_buffer_types:
     """llama.cpp's extra CPU buffer types (AMX, weight repacking) crash decoding on AMX machines here (a
     segmentation fault on the first token, under this VM); elsewhere they speed prefill up, so they stay."""
 
@@ -49,7 +49,7 @@ class _extra_buffer_types:
 
 
 @functools.cache
-def _route_llama_cpp_logs() -> Any:
+def route_llama_cpp_logs() -> Any:
     """llama.cpp prints some notices to stderr even with verbose=False; send them to our log at DEBUG."""
     import llama_cpp
 

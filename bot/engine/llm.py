@@ -23,11 +23,11 @@ import numpy as np
 
 from bot.engine.bundled import BUNDLED_MODELS, assemble
 from bot.engine.llama_native import (
-    _cpu_has_amx,
-    _extra_buffer_types,
-    _llama_cpp,
-    _route_llama_cpp_logs,
+    cpu_has_amx,
+    extra_buffer_types,
+    llama_cpp_lib,
     llama_token_type,
+    route_llama_cpp_logs,
 )
 from bot.errors import ModelLoadError
 from bot.settings import Settings
@@ -118,11 +118,11 @@ class LlamaModel:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
-        _route_llama_cpp_logs()
+        route_llama_cpp_logs()
         s = self._settings
         common = {"n_ctx": s.n_ctx, "n_threads": s.n_threads, "seed": s.seed, "verbose": False}
         try:
-            with _extra_buffer_types(enabled=not _cpu_has_amx(), module=low_level):
+            with extra_buffer_types(enabled=not cpu_has_amx(), module=low_level):
                 llama = self._open(Llama, common)
         except ModelLoadError:
             raise
@@ -189,7 +189,7 @@ class LlamaModel:
             chosen: list[int] = []
             for _ in range(max_tokens):
                 token = int(np.argmax(logits))
-                if _llama_cpp().llama_vocab_is_eog(vocab, token):
+                if llama_cpp_lib().llama_vocab_is_eog(vocab, token):
                     return
                 [probability] = self._probabilities(logits, [token])
                 piece = decoder.decode(llama.detokenize([token], prev_tokens=chosen))
@@ -250,7 +250,7 @@ class LlamaModel:
                 partial = state_file.with_suffix(".partial")
                 array = (llama_token_type() * len(prefix))(*prefix)
                 # Written aside, then renamed: a full disk leaves no half state behind, only a slower start.
-                saved = _llama_cpp().llama_state_save_file(
+                saved = llama_cpp_lib().llama_state_save_file(
                     llama._ctx.ctx, str(partial).encode(), array, len(prefix)
                 )
                 if saved:
@@ -275,7 +275,7 @@ class LlamaModel:
         capacity = llama.n_ctx()
         tokens = (llama_token_type() * capacity)()
         count = ctypes.c_size_t(0)
-        loaded = _llama_cpp().llama_state_load_file(
+        loaded = llama_cpp_lib().llama_state_load_file(
             llama._ctx.ctx, str(state_file).encode(), tokens, capacity, ctypes.byref(count)
         )
         if not loaded or list(tokens[: count.value]) != prefix:
