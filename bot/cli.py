@@ -141,8 +141,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
             "TELEGRAM_BOT_TOKEN is not set: put it in the environment or in .env (see .env.example)"
         )
     from bot.articles_cli import open_library
-    from bot.telegram.app import run, webhook_secret
     from bot.telegram.redis_state import check_reachable
+    from bot.telegram.running import run, webhook_secret
 
     if getattr(args, "webhook", None):  # `start` has no --webhook
         settings = settings.model_copy(update={"webhook_url": args.webhook})

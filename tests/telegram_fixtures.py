@@ -19,7 +19,8 @@ import pytest
 import pytest_asyncio
 
 from bot.settings import Settings
-from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.app import build_application
+from bot.telegram.running import ALLOWED_UPDATES
 from tests.botapi_standin import BotApiStandIn, Call
 
 __all__ = ["long_article", "standin", "tgbot"]

@@ -13,8 +13,9 @@ import pytest
 from bot.engine.records import Answer, Citation
 from bot.errors import ConfigError
 from bot.settings import Settings
-from bot.telegram.app import build_application, quiet_logging, run
+from bot.telegram.app import build_application, quiet_logging
 from bot.telegram.render import cache_key, render_answer, render_article, split_html
+from bot.telegram.running import run
 from bot.telegram.sinks import ChatSink
 from tests.botapi_standin import parse_html, utf16_len
 from tests.telegram_fixtures import TOKEN, LibrarySpy, StepClock, running_bot

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import faulthandler
 import logging
-import os
-import re
 import signal
 import threading
 import time
@@ -14,7 +11,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 from telegram import Bot, LinkPreviewOptions, Update
 from telegram.constants import ChatType, ParseMode
@@ -44,6 +40,7 @@ from bot.telegram.render import say
 from bot.telegram.replicas import ClaimedUpdates
 from bot.telegram.resilience import START_BACKOFF, retry_in_background
 from bot.telegram.state import ChatState, open_state
+from bot.telegram.stopping import POLLING_TASK, cut_short, stop_overdue
 from bot.telegram.stream import ModelQueue
 from bot.telegram.voice import VoiceQuestions
 
@@ -54,11 +51,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY, Update.CHOSEN_INLINE_RESULT]
 V = TypeVar("V")
-POLLING_TASK = "Updater:start_polling:polling_task"  # PTB's name for its getUpdates loop
-LAST_GET_UPDATES = "Error while calling `get_updates` one more time"  # PTB's log line when that fails
-STOP_POLLING_WAIT = 0.5  # seconds PTB's polling loop is given to stop by itself
 
 
 def bot_token(settings: Settings) -> str:
@@ -190,12 +183,12 @@ class FrontEnd:
             self.model.in_line,
         )
         self.model.close()
-        overdue = threading.Timer(self.settings.stop_grace_seconds, _stop_overdue, [self.settings])
+        overdue = threading.Timer(self.settings.stop_grace_seconds, stop_overdue, [self.settings])
         overdue.daemon = True
         overdue.start()
         for task in asyncio.all_tasks():
             if task.get_name() == POLLING_TASK:
-                asyncio.get_running_loop().create_task(_cut_short(task), name="articlebot: stop polling")
+                asyncio.get_running_loop().create_task(cut_short(task), name="articlebot: stop polling")
         raise SystemExit
 
     async def post_shutdown(self, application: BotApp) -> None:
@@ -240,20 +233,6 @@ class FrontEnd:
         application.add_error_handler(self.on_error)
 
 
-def _stop_overdue(settings: Settings) -> None:
-    """Still stopping when the grace period ends (a request or an answer that does not end): log where each
-    thread is, then exit. Runs in a timer thread, so a stuck event loop or a thread joined at exit cannot
-    hold it; a replica's unfinished updates stay journalled for another."""
-    logger.warning(
-        "Still stopping %g s after the signal (STOP_GRACE_SECONDS): exiting now. Where each thread was:",
-        settings.stop_grace_seconds,
-    )
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    faulthandler.dump_traceback(all_threads=True)
-    os._exit(0)
-
-
 def build_application(settings: Settings, library: Library, **tuning: Any) -> BotApp:
     """The Application, built once: HTML by default, rate-limited with retries, updates handled concurrently.
 
@@ -295,69 +274,3 @@ def file_url(base_url: str) -> str:
     """Where files are downloaded: https://api.telegram.org/file/bot for .../bot, likewise for a stand-in."""
     root, bot = base_url.rstrip("/").rpartition("/")[0::2]
     return f"{root}/file/{bot}" if bot.startswith("bot") else f"{base_url.rstrip('/')}/file/bot"
-
-
-def run(settings: Settings, library: Library) -> None:
-    """`articlebot run`: long-poll Telegram until interrupted, or with WEBHOOK_URL set, serve a webhook
-    (one of several replicas behind a load balancer)."""
-    token = bot_token(settings)
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=settings.log_level)
-    quiet_logging(token)
-    logging.getLogger("telegram.ext.Updater").addFilter(OneLineLastPoll())
-    secret = webhook_secret(settings) if settings.webhook_url else None
-    application = build_application(settings, library, handle_signals=True)
-    # Telegram unreachable at start (getMe, setWebhook/deleteWebhook) is retried with backoff, not fatal;
-    # the stop signals are the front end's own (post_init), so the queue is released before PTB waits on
-    # handlers.
-    if settings.webhook_url and secret:
-        logger.info("articlebot serves its webhook on %s:%d", settings.webhook_listen, settings.webhook_port)
-        application.run_webhook(
-            listen=settings.webhook_listen,
-            port=settings.webhook_port,
-            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-            webhook_url=settings.webhook_url,
-            secret_token=secret,
-            allowed_updates=ALLOWED_UPDATES,
-            bootstrap_retries=-1,
-            stop_signals=None,
-        )
-    else:
-        logger.info("articlebot is polling Telegram")
-        application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=-1, stop_signals=None)
-
-
-async def _cut_short(polling: asyncio.Task[Any]) -> None:
-    """PTB's stop tells its polling loop to stop, which it does at once unless it is sleeping between failed
-    attempts: up to 30 s while Telegram is unreachable. A loop still running shortly after is cancelled
-    (PTB's stop allows for that); cancelled mid-request, it would leave that request's task behind."""
-    await asyncio.wait([polling], timeout=STOP_POLLING_WAIT)
-    if not polling.done():
-        logger.info("Telegram is unreachable: not waiting for the next attempt to poll it")
-        polling.cancel()
-
-
-class OneLineLastPoll(logging.Filter):
-    """On stopping, PTB calls getUpdates once more to confirm what it fetched, and logs a traceback when
-    Telegram is unreachable. That is expected then: one line says it."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and str(record.msg).startswith(LAST_GET_UPDATES):
-            reason = record.exc_info[1]
-            record.msg, record.args, record.exc_info = (
-                "Telegram is unreachable (%s): the updates fetched last may be fetched again after a restart",
-                (reason,),
-                None,
-            )
-            record.levelno, record.levelname = logging.WARNING, "WARNING"
-        return True
-
-
-def webhook_secret(settings: Settings) -> str:
-    """The secret every update must carry, the same for every replica; a one-line ConfigError if unfit."""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
-        raise ConfigError(
-            "WEBHOOK_SECRET must be set for webhook mode: 1-256 characters of A-Z, a-z, 0-9, _ and -,"
-            " the same for every replica"
-        )
-    return secret
