@@ -174,11 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     ask.add_argument("--article", metavar="NAME", help="the article to ask about (default: ARTICLE_PATH's)")
     ask.set_defaults(func=cmd_ask)
-    eval_cli.add_parsers(sub)
     info = sub.add_parser("info", help="the settings in force")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_info)
-    eval_cli.add_bench_parser(sub)
+    eval_cli.add_parsers(sub)
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument(
         "--webhook",

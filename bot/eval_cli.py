@@ -110,7 +110,7 @@ def cmd_bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """eval and eval-voice; bench has its own adder, so that `articlebot --help` keeps info between them."""
+    """eval, eval-voice and bench."""
     evaluate = sub.add_parser("eval", help="run the eval set and print the metrics table")
     evaluate.add_argument(
         "--set", type=_path, action="append", help="an eval set (JSONL); repeat for several (default: all)"
@@ -143,9 +143,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     voice.add_argument("--json", action="store_true")
     voice.add_argument("-v", "--verbose", action="store_true", help="show every transcript")
     voice.set_defaults(func=cmd_eval_voice)
-
-
-def add_bench_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = sub.add_parser("bench", help="measure speed on the eval questions")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--repeats", type=int, default=3)
