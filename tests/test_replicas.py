@@ -116,9 +116,10 @@ async def test_a_chats_article_follow_ups_and_sources_are_seen_by_both_replicas(
     [first] = await bot.wait_finals(chat)
     assert "24" in answer_text(first), "replica 1 answers from the article chosen on replica 0"
 
-    follow_up = "Who won the game?"
+    follow_up = "And how many points did it give up?"  # 308, in the interceptions' sentence
     await bot.message(follow_up, chat_id=chat, reply_to=shown(bot.standin, first), to=0)
     second = (await bot.wait_finals(chat, 2))[1]
+    assert "308" in answer_text(second), "answered in the light of the first"
     asked, exchange = spies[0].streams[-1]
     assert asked == follow_up and exchange is not None and exchange.question == question
 
