@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.bench_model import ModelCall, RecordingModel
+from bot.bench_model import ModelCall, RecordingModel, clock
 from bot.engine.engine import Engine
 from bot.engine.library import default_engine
 from bot.engine.llm import LlamaModel
@@ -34,7 +34,6 @@ from bot.voice_bench import voice_figures
 
 logger = logging.getLogger(__name__)
 
-clock = time.perf_counter
 
 # A fresh interpreter up to default_engine ready; it prints the wall clock then, the parent subtracts.
 _STARTUP_SCRIPT = """
