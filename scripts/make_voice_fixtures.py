@@ -11,12 +11,13 @@ Voices: SVOX Pico (pico2wave: en, de, fr, es), eSpeak NG (en), Festival's festvo
 does not understand eSpeak NG's French, German or Russian (measured: word error rate 57-140%), so those
 languages use the other two.
 
-    .venv/bin/python scripts/make_voice_fixtures.py [--heldout]
+    .venv/bin/python scripts/make_voice_fixtures.py [--heldout [2]]
 """
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,7 @@ def synthesise(synthesizer: str, language: str, text: str, wav: Path) -> None:
     else:
         voice = "(voice_msu_ru_nsh_clunits)"
         script = wav.with_suffix(".txt")
-        script.write_text(text, encoding="utf-8")
+        script.write_text(re.sub(r"[«»“”„]", "", text), encoding="utf-8")  # its Russian rules stop at quotes
         command = ["text2wave", "-eval", voice, "-o", str(wav), str(script)]
         subprocess.run(command, check=True, stdin=subprocess.DEVNULL)
 
@@ -85,18 +86,24 @@ def encode(source: list[str], ogg: Path) -> None:
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *source, *codec, str(ogg)], check=True)
 
 
-def heldout_questions() -> list[tuple[str, str, str, str, str]]:
+def heldout_questions(part: int = 1) -> list[tuple[str, str, str, str, str]]:
     """The rule of evals/voice/README.md: in the public eval sets, in their files' sorted order, the first
-    four questions in each language (file stem, language, synthesizer, text, article)."""
+    four questions in each language, or the next four for part 2 (file stem, language, synthesizer, text,
+    article)."""
     picked: dict[str, list[tuple[str, str, str, str, str]]] = {language: [] for language in HELDOUT_LANGUAGES}
+    skipped: dict[str, int] = dict.fromkeys(HELDOUT_LANGUAGES, 0)
     for path in sorted((ROOT / "evals" / "public").glob("*.jsonl")):
         article = str(path.with_suffix(".txt").relative_to(ROOT))
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
             chosen = picked.get(row["language"])
-            if chosen is not None and len(chosen) < PER_LANGUAGE:
-                synthesizer = "festival" if row["language"] == "ru" else "pico"
-                chosen.append((row["id"], row["language"], synthesizer, row["question"], article))
+            if chosen is None or len(chosen) >= PER_LANGUAGE:
+                continue
+            if skipped[row["language"]] < PER_LANGUAGE * (part - 1):
+                skipped[row["language"]] += 1
+                continue
+            synthesizer = "festival" if row["language"] == "ru" else "pico"
+            chosen.append((row["id"], row["language"], synthesizer, row["question"], article))
     return [question for language in HELDOUT_LANGUAGES for question in picked[language]]
 
 
@@ -105,7 +112,9 @@ def article_language(article: str) -> str:
     return next(part for part in Path(article).stem.split("-") if len(part) == 2)
 
 
-def make(questions: list[tuple[str, str, str, str, str]], out: Path) -> list[dict[str, str]]:
+def make(
+    questions: list[tuple[str, str, str, str, str]], out: Path, listing: str = "questions.jsonl"
+) -> list[dict[str, str]]:
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -118,14 +127,17 @@ def make(questions: list[tuple[str, str, str, str, str]], out: Path) -> list[dic
                 row |= {"article": article, "article_language": article_language(article)}
             rows.append(row)
     lines = [json.dumps(row, ensure_ascii=False) for row in rows]
-    (out / "questions.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / listing).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return rows
 
 
 def main() -> None:
     if "--heldout" in sys.argv[1:]:
-        rows = make(heldout_questions(), HELDOUT)
-        print(f"{len(rows)} questions in {HELDOUT}")
+        arguments = sys.argv[sys.argv.index("--heldout") + 1 :]
+        part = int(arguments[0]) if arguments else 1
+        listing = "questions.jsonl" if part == 1 else f"questions-{part}.jsonl"
+        rows = make(heldout_questions(part), HELDOUT, listing)
+        print(f"{len(rows)} questions in {HELDOUT / listing}")
         return
     rows = make([(*question, "") for question in QUESTIONS], OUT)
     # Nothing said: two seconds of silence.
