@@ -52,6 +52,9 @@ def _follow_ups(settings: Settings, args: argparse.Namespace) -> int:
     library = open_library(settings)
     pairs = load_pairs(args.follow_ups, args.split)
     report = run_follow_ups(library, pairs, settings.article_path, settings.answer_confidence, progress)
+    for answer in report.off_topic:
+        if not answer.refused:
+            print(f"BAD off-topic   {answer.question} -> {answer.answer[:80]}", file=sys.stderr)
     print(format_follow_ups(report, library.model.name, args.split))
     return 0
 

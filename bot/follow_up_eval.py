@@ -9,6 +9,8 @@ operator's strictness.
 
 - follow-ups right: the second question of a "follow-up" line, asked after the first, is right;
 - plain changed: a "plain" line's second question is right alone and not right after the first;
+- off-topic after an exchange: the bundled article's off-topic questions, each asked right after one of the
+  set's first questions about it, as a private chat would ask it within the window: all must be refused;
 - the cost: the time the exchange added to each second question (answered after the first, less alone).
 """
 
@@ -23,8 +25,11 @@ from typing import TYPE_CHECKING
 
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer, Exchange
-from bot.evaluation import EvalItem, score, set_engine
-from bot.paths import FOLLOW_UP_SET, PROJECT_ROOT
+from bot.evaluation import EvalItem, load_eval_set, score, set_engine
+from bot.paths import EVAL_SET, FOLLOW_UP_SET, PROJECT_ROOT
+
+OFF_TOPIC_SETS = (EVAL_SET.parent / "offtopic.jsonl", EVAL_SET)
+OFF_TOPIC_KINDS = {"off-topic", "offtopic"}  # as each set names them
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
@@ -54,6 +59,7 @@ class PairResult:
 @dataclass
 class FollowUpReport:
     results: list[PairResult] = field(default_factory=list)
+    off_topic: list[Answer] = field(default_factory=list)  # off-topic questions asked after an exchange
 
     def of(self, kind: str) -> list[PairResult]:
         return [r for r in self.results if r.pair.kind == kind]
@@ -76,6 +82,11 @@ class FollowUpReport:
                 "plain changed (right alone, not after the first)",
                 sum(_changed(r) for r in plain),
                 len(plain),
+            ),
+            (
+                "off-topic questions refused, asked after an exchange",
+                sum(answer.refused for answer in self.off_topic),
+                len(self.off_topic),
             ),
         ]
 
@@ -132,7 +143,17 @@ def run_follow_ups(
         report.results.append(result)
         if progress:
             progress(result)
+    bundled = [path for path in engines if path.resolve() == default.resolve()]
+    if bundled:  # the off-topic questions are the bundled article's, asked after its first questions
+        exchanges = [Exchange(q, first.answer) for (path, q), first in firsts.items() if path in bundled]
+        report.off_topic = off_topic_after(engines[bundled[0]], exchanges)
     return report
+
+
+def off_topic_after(engine: Engine, exchanges: list[Exchange]) -> list[Answer]:
+    """Each off-topic question about the bundled article, asked after one of the exchanges in turn."""
+    items = [item for path in OFF_TOPIC_SETS for item in load_eval_set(path) if item.kind in OFF_TOPIC_KINDS]
+    return [engine.answer(item.question, exchanges[n % len(exchanges)]) for n, item in enumerate(items)]
 
 
 def format_follow_ups(report: FollowUpReport, model_name: str, split: str) -> str:

@@ -314,6 +314,18 @@ def test_a_follow_up_answered_with_the_previous_answer_again_adds_nothing(script
     assert not engine.answer("Et où s'exprimait-il ?", previous).refused
 
 
+def test_a_question_after_an_exchange_is_as_near_the_article_as_it_is_alone(scripted_engine):
+    """The exchange lends a question its passages, not its nearness: asked after one about the article, a
+    question off it would otherwise score as if it were about the article."""
+    from bot.engine.records import Exchange
+
+    previous = Exchange("Qui est le ministre russe de la défense ?", "Andreï Belousov. [1]")
+    off_topic = "Quelle est la capitale de l'Australie ?"
+    engine, _ = scripted_engine("Les forces russes progressent.")
+    after, alone = engine.answer(off_topic, previous), engine.answer(off_topic)
+    assert after.signals and after.signals["question_similarity"] == alone.signals["question_similarity"]
+
+
 def test_a_long_article_is_read_through_its_retrieved_paragraphs(scripted_engine):
     engine, model = scripted_engine("Les forces russes ont pris 28 localités.", max_answer_tokens=64)
     engine.reads_whole_article = False

@@ -137,6 +137,8 @@ def test_saved_answers_replay_to_the_same_tables(guesser, tmp_path):
 
 
 def test_the_follow_up_set_splits_in_halves_and_its_figures_count_each_kind():
+    from dataclasses import replace
+
     from bot.engine.records import Timings
     from bot.follow_up_eval import FollowUpReport, PairResult, format_follow_ups, load_pairs
 
@@ -155,12 +157,14 @@ def test_the_follow_up_set_splits_in_halves_and_its_figures_count_each_kind():
             PairResult(follow_up, answered(0), answered(900), answered(1200), False, True),
             PairResult(plain, answered(0), answered(800), answered(900), True, False),
             PairResult(plain, answered(0), answered(800), answered(800), True, True),
-        ]
+        ],
+        off_topic=[answered(700), replace(answered(600), refused=True)],
     )
     assert report.figures() == [
         ("follow-ups right, asked after the first question", 1, 1),
         ("follow-ups right, asked alone (before this work)", 0, 1),
         ("plain changed (right alone, not after the first)", 1, 2),
+        ("off-topic questions refused, asked after an exchange", 1, 2),
     ]
     assert report.added_ms() == [300, 100, 0]
     table = format_follow_ups(report, "model.gguf", "report")

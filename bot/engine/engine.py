@@ -216,7 +216,13 @@ class Engine:
         # A follow-up is checked as the asker means it, after the exchange it continues: an answer that only
         # repeats the previous one adds nothing (measured: README, "Follow-up questions").
         asked = f"{follow_up.question} {strip_markers(follow_up.answer)} {text}" if follow_up else text
-        check = self._checks.check(reply, reading, asked, language, passages[0].score)
+        # The exchange lends a follow-up its passages, not its nearness to the article: a question off the
+        # article asked after one would borrow it (measured: README, "Follow-up questions").
+        similarity = passages[0].score
+        if follow_up is not None:
+            own = self._retriever.retrieve(text, 1)
+            similarity = own[0].score if own else 0.0
+        check = self._checks.check(reply, reading, asked, language, similarity)
         if isinstance(check, str):
             yield replace(refusal(check), candidate=reply)  # what the check refused, for the eval
             return
