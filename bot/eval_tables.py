@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from bot.engine.answerability import Answerability, Signals
-from bot.evaluation import EvalReport, EvalResult
+from bot.evaluation import OFF_TOPIC_KINDS, EvalReport, EvalResult
 
 THRESHOLDS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -113,7 +113,7 @@ def floor_figures(reports: list[EvalReport]) -> list[tuple[str, str]]:
         ("verbatim quotes", _count(r.verbatim for _, r in pairs if r.answer.citations)),
         (
             "off-topic and general-knowledge refused",
-            _count(r.answer.refused for _, r in pairs if r.item.kind in ("off-topic", "offtopic")),
+            _count(r.answer.refused for _, r in pairs if r.item.kind in OFF_TOPIC_KINDS),
         ),
     ]
     return figures

@@ -40,6 +40,10 @@ SHORT_ANSWER = 40
 _MARKERS = re.compile(r"\s*\[\d+\]")
 
 
+# The kind of a question about something else than its article, as each set names it.
+OFF_TOPIC_KINDS = frozenset({"off-topic", "offtopic"})
+
+
 @dataclass(frozen=True)
 class EvalItem:
     id: str

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING
 
 from bot.engine.language import LanguageGuesser
 from bot.engine.records import Answer, Exchange
-from bot.evaluation import EvalItem, load_eval_set, score, set_engine
+from bot.evaluation import OFF_TOPIC_KINDS, EvalItem, load_eval_set, score, set_engine
 from bot.paths import EVAL_SET, FOLLOW_UP_SET, PROJECT_ROOT
 
 OFF_TOPIC_SETS = (EVAL_SET.parent / "offtopic.jsonl", EVAL_SET)
-OFF_TOPIC_KINDS = {"off-topic", "offtopic"}  # as each set names them
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
