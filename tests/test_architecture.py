@@ -93,7 +93,15 @@ def rel(path: Path) -> str:
 @pytest.mark.parametrize("path", sources("bot/engine", "store"), ids=rel)
 def test_the_engine_and_the_store_know_nothing_of_telegram_or_the_command_line(path):
     runtime, typing = imports_of(path)
-    forbidden = {"telegram", "bot.telegram", "bot.cli", "bot.bench", "bot.bench_model", "bot.evaluation"}
+    forbidden = {
+        "telegram",
+        "bot.telegram",
+        "bot.cli",
+        "bot.eval_cli",
+        "bot.bench",
+        "bot.bench_model",
+        "bot.evaluation",
+    }
     assert not reaches(runtime | typing, forbidden)
 
 
@@ -115,6 +123,7 @@ def test_speech_knows_nothing_of_telegram_the_command_line_or_the_answer_engine(
         "telegram",
         "bot.telegram",
         "bot.cli",
+        "bot.eval_cli",
         "bot.bench",
         "bot.bench_model",
         "llama_cpp",

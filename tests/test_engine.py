@@ -5,6 +5,7 @@ import pytest
 from bot.engine.answerability import FEATURES, Answerability, Signals
 from bot.engine.engine import Engine
 from bot.engine.llm import LlamaModel
+from bot.engine.records import Exchange
 from bot.engine.states import StateFiles
 from bot.errors import QuestionError
 from tests.conftest import make_settings
@@ -276,8 +277,6 @@ def test_a_failing_model_gives_way_to_the_framed_quote(scripted_engine):
 
 
 def test_a_follow_up_carries_the_previous_exchange_to_the_model(scripted_engine):
-    from bot.engine.records import Exchange
-
     engine, model = scripted_engine("Au Kazakhstan.")
     engine.answer("Où ?", Exchange("Où se tenait la réunion ?", "Au Kazakhstan. [1]"))
     turns = [m["content"] for m in model.calls[0]]
@@ -285,8 +284,6 @@ def test_a_follow_up_carries_the_previous_exchange_to_the_model(scripted_engine)
 
 
 def test_a_question_refused_after_the_exchange_is_asked_again_alone(scripted_engine):
-    from bot.engine.records import Exchange
-
     engine, model = scripted_engine(["NOT_IN_ARTICLE", "Les forces russes ont pris 28 localités ce mois-ci."])
     answer = engine.answer(ARTICLE_FACT, Exchange("Où se tenait la réunion ?", "Au Kazakhstan. [1]"))
     assert not answer.refused and "28 localités" in answer.answer
@@ -296,16 +293,12 @@ def test_a_question_refused_after_the_exchange_is_asked_again_alone(scripted_eng
 
 
 def test_an_answer_made_in_the_exchanges_light_is_kept(scripted_engine):
-    from bot.engine.records import Exchange
-
     engine, model = scripted_engine(["Les forces russes ont pris 28 localités ce mois-ci.", "NOT_IN_ARTICLE"])
     answer = engine.answer(ARTICLE_FACT, Exchange("Où se tenait la réunion ?", "Au Kazakhstan. [1]"))
     assert not answer.refused and len(model.calls) == 1
 
 
 def test_a_follow_up_answered_with_the_previous_answer_again_adds_nothing(scripted_engine):
-    from bot.engine.records import Exchange
-
     previous = Exchange("Qui est le ministre russe de la défense ?", "Andreï Belousov. [1]")
     engine, model = scripted_engine(["Andreï Belousov.", "NOT_IN_ARTICLE"])
     answer = engine.answer("Et où s'exprimait-il ?", previous)
@@ -317,8 +310,6 @@ def test_a_follow_up_answered_with_the_previous_answer_again_adds_nothing(script
 def test_a_question_after_an_exchange_is_as_near_the_article_as_it_is_alone(scripted_engine):
     """The exchange lends a question its passages, not its nearness: asked after one about the article, a
     question off it would otherwise score as if it were about the article."""
-    from bot.engine.records import Exchange
-
     previous = Exchange("Qui est le ministre russe de la défense ?", "Andreï Belousov. [1]")
     off_topic = "Quelle est la capitale de l'Australie ?"
     engine, _ = scripted_engine("Les forces russes progressent.")
