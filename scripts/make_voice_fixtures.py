@@ -90,21 +90,20 @@ def heldout_questions(part: int = 1) -> list[tuple[str, str, str, str, str]]:
     """The rule of evals/voice/README.md: in the public eval sets, in their files' sorted order, the first
     four questions in each language, or the next four for part 2 (file stem, language, synthesizer, text,
     article)."""
-    picked: dict[str, list[tuple[str, str, str, str, str]]] = {language: [] for language in HELDOUT_LANGUAGES}
-    skipped: dict[str, int] = dict.fromkeys(HELDOUT_LANGUAGES, 0)
+    in_order: dict[str, list[tuple[str, str, str, str, str]]] = {
+        language: [] for language in HELDOUT_LANGUAGES
+    }
     for path in sorted((ROOT / "evals" / "public").glob("*.jsonl")):
         article = str(path.with_suffix(".txt").relative_to(ROOT))
         for line in path.read_text(encoding="utf-8").splitlines():
             row = json.loads(line)
-            chosen = picked.get(row["language"])
-            if chosen is None or len(chosen) >= PER_LANGUAGE:
-                continue
-            if skipped[row["language"]] < PER_LANGUAGE * (part - 1):
-                skipped[row["language"]] += 1
-                continue
-            synthesizer = "festival" if row["language"] == "ru" else "pico"
-            chosen.append((row["id"], row["language"], synthesizer, row["question"], article))
-    return [question for language in HELDOUT_LANGUAGES for question in picked[language]]
+            if row["language"] in in_order:
+                synthesizer = "festival" if row["language"] == "ru" else "pico"
+                in_order[row["language"]].append(
+                    (row["id"], row["language"], synthesizer, row["question"], article)
+                )
+    part_of = slice(PER_LANGUAGE * (part - 1), PER_LANGUAGE * part)
+    return [question for language in HELDOUT_LANGUAGES for question in in_order[language][part_of]]
 
 
 def article_language(article: str) -> str:
