@@ -307,6 +307,18 @@ def test_a_follow_up_answered_with_the_previous_answer_again_adds_nothing(script
     assert not engine.answer("Et où s'exprimait-il ?", previous).refused
 
 
+def test_the_second_look_at_a_follow_ups_answer_sees_the_question_alone(scripted_engine):
+    """The look's weights were learned on single questions; after an exchange the model judged differently."""
+    previous = Exchange("Qui est le ministre russe de la défense ?", "Andreï Belousov. [1]")
+    engine, model = scripted_engine("Au Kazakhstan, lors d'une réunion des ministres de la défense.")
+    engine.always_look = True
+    answer = engine.answer("Et où s'exprimait-il ?", previous)
+    assert not answer.refused and len(model.looks) == 1
+    turns = [m["content"] for m in model.looks[0]]
+    assert "Andreï Belousov." not in turns and previous.question not in turns
+    assert "Et où s'exprimait-il ?" in turns[1] and turns[2].startswith("Au Kazakhstan")
+
+
 def test_a_question_after_an_exchange_is_as_near_the_article_as_it_is_alone(scripted_engine):
     """The exchange lends a question its passages, not its nearness: asked after one about the article, a
     question off it would otherwise score as if it were about the article."""

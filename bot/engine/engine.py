@@ -228,8 +228,11 @@ class Engine:
             return
         signals, best = check
         if self.always_look or self._answerability.look_can_change(signals, self.min_confidence):
+            # The look sees the question alone, as the weights learned it: after an exchange it doubted right
+            # follow-ups and trusted answers off the article (measured: README, "Follow-up questions").
+            look = self._reader.messages(self._article_for(passages), text, language, None)
             try:
-                signals = replace(signals, checked_yes=self._reader.check(messages, reply))
+                signals = replace(signals, checked_yes=self._reader.check(look, reply))
             except MODEL_FAILURES:
                 logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
                 signals = replace(signals, checked_yes=0.5)
