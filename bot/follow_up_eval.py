@@ -8,6 +8,7 @@ model as the turns before the question). Rightness is the main eval's (bot.evalu
 operator's strictness.
 
 - follow-ups right: the second question of a "follow-up" line, asked after the first, is right;
+- follow-ups answered wrong: shown to the asker, and not right (a refusal is neither);
 - plain changed: a "plain" line's second question is right alone and not right after the first;
 - off-topic after an exchange: the bundled article's off-topic questions, each asked right after one of the
   set's first questions about it, as a private chat would ask it within the window: all must be refused;
@@ -70,6 +71,11 @@ class FollowUpReport:
             (
                 "follow-ups right, asked after the first question",
                 sum(r.right_after for r in follow),
+                len(follow),
+            ),
+            (
+                "follow-ups answered wrong (shown, not right)",
+                sum(not r.after.refused and not r.right_after for r in follow),
                 len(follow),
             ),
             (

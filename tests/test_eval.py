@@ -155,21 +155,23 @@ def test_the_follow_up_set_splits_in_halves_and_its_figures_count_each_kind():
     report = FollowUpReport(
         [
             PairResult(follow_up, answered(0), answered(900), answered(1200), False, True),
+            PairResult(follow_up, answered(0), answered(900), answered(1000), False, False),
             PairResult(plain, answered(0), answered(800), answered(900), True, False),
             PairResult(plain, answered(0), answered(800), answered(800), True, True),
         ],
         off_topic=[answered(700), replace(answered(600), refused=True)],
     )
     assert report.figures() == [
-        ("follow-ups right, asked after the first question", 1, 1),
-        ("follow-ups right, asked alone (before this work)", 0, 1),
+        ("follow-ups right, asked after the first question", 1, 2),
+        ("follow-ups answered wrong (shown, not right)", 1, 2),
+        ("follow-ups right, asked alone (before this work)", 0, 2),
         ("plain changed (right alone, not after the first)", 1, 2),
         ("off-topic questions refused, asked after an exchange", 1, 2),
     ]
-    assert report.added_ms() == [300, 100, 0]
+    assert report.added_ms() == [300, 100, 100, 0]
     table = format_follow_ups(report, "model.gguf", "report")
     assert "| plain changed (right alone, not after the first) | 50% | 1/2 |" in table
-    assert "| time the exchange adds per question, p50 / p95 | 100 ms / 300 ms | 3 |" in table
+    assert "| time the exchange adds per question, p50 / p95 | 100 ms / 300 ms | 4 |" in table
 
 
 def test_the_table_counts_the_looks_the_bot_would_leave_out_and_the_decisions_they_would_change(guesser):
