@@ -14,6 +14,7 @@ from pydantic_settings import SettingsError
 
 from bot import eval_cli
 from bot.articles_cli import add_parsers as add_article_parsers
+from bot.engine.conversation import Conversation
 from bot.engine.records import Answer
 from bot.errors import ArticlebotError, ConfigError
 from bot.settings import Settings
@@ -55,8 +56,9 @@ def _ask_stream(engine: Engine, lines: TextIO, out: TextIO) -> None:
         out.flush()
 
 
-def _interactive(engine: Engine, out: TextIO) -> None:
-    print("Ask about the article (empty line or Ctrl-D to quit).", file=out)
+def _interactive(engine: Engine, out: TextIO, conversation: Conversation) -> None:
+    """Questions typed one by one; like a private chat, one may follow up the last answer (/new: afresh)."""
+    print("Ask about the article (empty line or Ctrl-D to quit, /new to start afresh).", file=out)
     while True:
         try:
             question = input("? ")
@@ -64,10 +66,17 @@ def _interactive(engine: Engine, out: TextIO) -> None:
             break
         if not question.strip():
             break
+        if question.strip() == "/new":
+            conversation.forget()
+            print("Starting afresh: the next question does not follow the last answer.\n", file=out)
+            continue
         try:
-            print(render_answer(engine.answer(question)) + "\n", file=out)
+            answer = engine.answer(question, conversation.follow_up(question, engine.article_sha))
         except ArticlebotError as error:
             print(f"! {error}\n", file=out)
+            continue
+        conversation.keep(answer, engine.article_sha)
+        print(render_answer(answer) + "\n", file=out)
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
@@ -80,7 +89,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
                 print(render_answer(engine.answer(line.strip())) + "\n")
         return 0
     if not args.question:
-        _interactive(engine, sys.stdout)
+        _interactive(engine, sys.stdout, Conversation(settings.follow_up_seconds))
         return 0
     answer = engine.answer(" ".join(args.question))
     print(json.dumps(answer.to_json(), ensure_ascii=False) if args.json else render_answer(answer))

@@ -98,8 +98,9 @@ class Settings(BaseSettings):
     # Questions one user may ask per minute; questions waiting for the model before newcomers are told
     # the bot is busy
     questions_per_minute: int = Field(default=10, ge=0)
-    # In a private chat, how long the last exchange may be followed up without a reply (a question is
-    # asked after it, and the model decides whether it continues it); 0: only replies follow up
+    # In a private chat (and the interactive session), how long the last exchange may be followed up
+    # without a reply (a question is asked after it, and the model decides whether it continues it); 0:
+    # only replies follow up
     follow_up_seconds: float = Field(default=600.0, ge=0)
     max_queue: int = Field(default=30, ge=1)
     # On SIGTERM the answer being written may finish; past this many seconds the process exits anyway (a

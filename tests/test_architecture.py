@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # What the Telegram front end may import from bot.engine: at run time, and under `if TYPE_CHECKING:` only.
-TELEGRAM_ENGINE_RUNTIME = {"bot.engine.records", "bot.engine.prompts"}
+TELEGRAM_ENGINE_RUNTIME = {"bot.engine.records", "bot.engine.prompts", "bot.engine.conversation"}
 TELEGRAM_ENGINE_TYPING = TELEGRAM_ENGINE_RUNTIME | {"bot.engine.engine", "bot.engine.library"}
 
 

@@ -141,7 +141,7 @@ def test_start_without_a_token_answers_a_question_typed_into_it(cli_tmp):
     assert "TELEGRAM_BOT_TOKEN is not set: starting an interactive session" in result.stderr
     assert "Traceback" not in result.stderr
     greeting, answer, *rest = result.stdout.split("\n? ")
-    assert greeting == "Ask about the article (empty line or Ctrl-D to quit)."
+    assert greeting == "Ask about the article (empty line or Ctrl-D to quit, /new to start afresh)."
     # The engine's answer to the question, in French: cited ([n] and the quoted sentence) or a refusal.
     refusal = load_phrases()["fr"]["refusal"]
     quotes = [line.split("« ", 1)[1].rstrip(" »") for line in answer.splitlines() if line.startswith("[1] §")]
@@ -149,3 +149,24 @@ def test_start_without_a_token_answers_a_question_typed_into_it(cli_tmp):
     cited = "[1]" in answer.split("\n")[0] and quotes and all(quote in article for quote in quotes)
     assert cited or answer.strip() == refusal, answer
     assert rest == [""], "the empty line ended the session"
+
+
+def test_the_interactive_session_follows_the_conversation_until_new(scripted_engine, monkeypatch):
+    """Like a private chat: the next question is asked after the last exchange, within the window."""
+    import io
+
+    from bot.cli import _interactive
+    from bot.engine.conversation import Conversation
+
+    where = "Au Kazakhstan, lors d'une réunion des ministres de la défense."
+    engine, model = scripted_engine([where, "Le ministre a parlé vendredi."])
+    typed = iter(["Où se tenait la réunion ?", "Et quand ?", "/new", "Et quand ?", ""])
+    monkeypatch.setattr("builtins.input", lambda prompt: next(typed))
+    out = io.StringIO()
+    _interactive(engine, out, Conversation(600))
+    first, follow_up, afresh = ([m["content"] for m in call] for call in model.calls)
+    assert len(first) == 2, "the article, the question"
+    assert follow_up[1:3] == ["Où se tenait la réunion ?", where] and follow_up[3].startswith("Et quand ?")
+    assert len(afresh) == 2 and afresh[1].startswith("Et quand ?"), "after /new, the question alone"
+    shown = out.getvalue()
+    assert "Starting afresh" in shown and shown.count("Le ministre a parlé vendredi. [1]") == 2

@@ -12,6 +12,7 @@ from telegram import InlineKeyboardButton, Message, Update
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
+from bot.engine.conversation import normalise
 from bot.engine.records import Answer, Exchange
 from bot.errors import ArticlebotError, QuestionError
 from bot.telegram.commands import Context, user_language
@@ -20,7 +21,6 @@ from bot.telegram.render import (
     answer_keyboard,
     article_button,
     escape,
-    normalise,
     render_answer,
     render_partial,
     say,

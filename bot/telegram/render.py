@@ -18,6 +18,7 @@ from telegram import (
 )
 from telegram.constants import MessageLimit
 
+from bot.engine.conversation import normalise
 from bot.engine.prompts import phrase
 from bot.engine.records import Answer, Passage
 
@@ -39,11 +40,6 @@ def escape(text: str) -> str:
 def say(key: str, lang: str, **variables: object) -> str:
     """A fixed phrase from prompts/telegram.toml."""
     return phrase(key, lang, file=PHRASES, **variables)
-
-
-def normalise(question: str) -> str:
-    """The cache form of a question: case-folded, one space between words, no end punctuation."""
-    return " ".join(question.casefold().split()).strip(" ?!.…¿¡")
 
 
 def cache_key(question: str) -> str:

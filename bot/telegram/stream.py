@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from redis import RedisError
 
+from bot.engine.conversation import normalise
 from bot.engine.records import Answer, Exchange
 from bot.errors import ArticlebotError
-from bot.telegram.render import normalise
 
 if TYPE_CHECKING:
     from bot.engine.engine import Engine
