@@ -396,3 +396,16 @@ def test_untrained_weights_score_every_answer_alike_and_always_look():
         signals = Signals(lean, 0.5, 0.9, 0.9, 1.0, 1.0, 2, 0, False, joint_share=0.3)
         assert untrained.probability(signals) == 0.5
         assert untrained.look_can_change(signals, 0.25)
+
+
+def test_a_new_reader_is_offered_a_question_only_when_the_model_wrote_one(scripted_engine):
+    engine, model = scripted_engine("« Combien de localités les forces russes ont-elles prises ? »")
+    assert engine.suggest_question("fr") == "Combien de localités les forces russes ont-elles prises ?"
+    assert "French" in model.calls[0][-1]["content"], "asked in the reader's language"
+    for reply in (
+        "Voici une question sur l'article.",
+        "Pourquoi ?",
+        RuntimeError("llama_decode returned -1"),
+    ):
+        engine, _ = scripted_engine(reply)
+        assert engine.suggest_question("fr") is None, reply

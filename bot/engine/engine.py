@@ -25,9 +25,9 @@ from dataclasses import replace
 from bot.engine.answerability import DEFAULT_CONFIDENCE, Answerability
 from bot.engine.checks import AnswerChecks
 from bot.engine.citing import citations, supporting
-from bot.engine.language import LanguageGuesser, language_name
+from bot.engine.language import LanguageGuesser
 from bot.engine.llm import TextModel
-from bot.engine.prompts import phrase, render_file
+from bot.engine.prompts import phrase
 from bot.engine.reader import Reader, marks_refusal, numbered, strip_markers
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
@@ -249,19 +249,13 @@ class Engine:
     def suggest_question(self, language: str) -> str | None:
         """A short question the article answers, in the language, to show a new reader; None if the model
         wrote something else. Only a suggestion: its answer is verified when it is asked."""
-        messages = Reader.system(
-            self._whole_article if self.reads_whole_article else self.article_paragraphs[0]
-        )
-        prompt = render_file("suggest_user.txt", language=language_name(language))
-        messages.append({"role": "user", "content": prompt.strip()})
+        article = self._whole_article if self.reads_whole_article else self.article_paragraphs[0]
         try:
             self.read_article()
-            question = self._reader.first_line(messages)
+            return self._reader.suggestion(article, language)
         except MODEL_FAILURES:
             logger.warning("the model could not suggest a question", exc_info=True)
             return None
-        question = question.strip().strip('"«»“”').strip()
-        return question if question.endswith(("?", "？", "؟")) and 8 <= len(question) <= 160 else None
 
     def _article_for(self, passages: list[Passage]) -> str:
         """The whole article when it fits; else the paragraphs of the retrieved sentences, in order."""

@@ -110,6 +110,14 @@ class Reader:
         said = yes + capital_yes + no + capital_no
         return (yes + capital_yes) / said if said > 0 else 0.5
 
+    def suggestion(self, article: str, language: str) -> str | None:
+        """A short question the article answers, in the language; None if the model wrote no such question."""
+        messages = self.system(article)
+        prompt = render_file("suggest_user.txt", language=language_name(language))
+        messages.append({"role": "user", "content": prompt.strip()})
+        question = self.first_line(messages).strip().strip('"«»“”').strip()
+        return question if question.endswith(("?", "？", "؟")) and 8 <= len(question) <= 160 else None
+
     def first_line(self, messages: list[Message]) -> str:
         """The model's first line, without the markers it may copy from the numbered article."""
         return self.line(messages).text
