@@ -404,7 +404,7 @@ def test_a_new_reader_is_offered_a_question_only_when_the_model_wrote_one(script
     assert "French" in model.calls[0][-1]["content"], "asked in the reader's language"
     for reply in (
         "Voici une question sur l'article.",
-        "Pourquoi ?",
+        "Qui ?",
         RuntimeError("llama_decode returned -1"),
     ):
         engine, _ = scripted_engine(reply)
