@@ -50,10 +50,12 @@ NEW_XQUAD_ARTICLE_LANGS = ["en", "es"]
 NEW_XQUAD_HELDOUT_LANGS = ["en"]
 NEW_XQUAD_ASKERS = ["de", "ru", "zh", "ar"]  # after the article's own language, in turn
 XL_PER_PARAGRAPH, XL_MAX = 6, 30
-TRAIN_SQUAD = 16  # 8, then 8 more (evals/train/README.md, step 6)
+# Training batches, each (SQuAD 2.0 titles, XQuAD groups of four), taken in turn so that a later batch never
+# moves an earlier one's titles: 8 + 1 group, then 8 + 1 more (step 6; built as one batch, which gave the
+# same titles), then 8 + 1 more (step 7) (evals/train/README.md).
+TRAIN_BATCHES = [(16, 2), (8, 1)]
 TRAIN_ANSWERABLE_PER_PARAGRAPH, TRAIN_ANSWERABLE = 3, 13
 TRAIN_XQUAD_ARTICLE_LANGS = ["en", "es", "de", "zh"]
-TRAIN_XQUAD_GROUPS = 2  # groups of four titles, other-article questions cycling within each (step 6)
 TRAIN_OTHER_ARTICLE = 6
 
 
@@ -435,26 +437,37 @@ def rule2_sets(squad: list[Title], xquad: dict[str, list[Title]], rule1_titles: 
         if found == len(langs):
             break
 
+    for squad_count, xquad_groups in TRAIN_BATCHES:
+        sets += train_batch(squad, xquad, used, squad_count, xquad_groups)
+    return sets
+
+
+def train_batch(
+    squad: list[Title], xquad: dict[str, list[Title]], used: set[str], squad_count: int, xquad_groups: int
+) -> list[EvalSet]:
+    """One batch of training sets: the next SQuAD 2.0 titles, then the next XQuAD titles in groups of four
+    (other-article questions cycling within each group); every title taken is added to used."""
+    sets: list[EvalSet] = []
     found = 0
     for title in squad:
         n_par = squad_qualifies(title)
+        if found == squad_count:
+            break
         if not n_par or title.title in used:
             continue
         sets.append(monolingual_set("squad2", "SQuAD 2.0 dev", "en", title, n_par, False, train=True))
         used.add(title.title)
         found += 1
-        if found == TRAIN_SQUAD:
-            break
 
     picked: list[tuple[int, int]] = []
     for index, title in enumerate(xquad["en"]):
+        if len(picked) == len(TRAIN_XQUAD_ARTICLE_LANGS) * xquad_groups:
+            break
         n_par = article_prefix([p.context for p in title.paragraphs])
         if not n_par or title.title in used:
             continue
         picked.append((index, n_par))
         used.add(title.title)
-        if len(picked) == len(TRAIN_XQUAD_ARTICLE_LANGS) * TRAIN_XQUAD_GROUPS:
-            break
     group_size = len(TRAIN_XQUAD_ARTICLE_LANGS)
     for k, (index, n_par) in enumerate(picked):
         j, lang = k % group_size, TRAIN_XQUAD_ARTICLE_LANGS[k % group_size]
@@ -471,7 +484,8 @@ def rule2_sets(squad: list[Title], xquad: dict[str, list[Title]], rule1_titles: 
                 per_paragraph=XL_PER_PARAGRAPH,
                 most=XL_MAX,
                 train=True,
-                other_article=group[(j + 1) % len(group)],
+                # A title alone in its group (too few qualified) has no other title to borrow from.
+                other_article=group[(j + 1) % len(group)] if len(group) > 1 else None,
             )
         )
     return sets

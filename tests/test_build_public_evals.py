@@ -88,3 +88,13 @@ def test_training_articles_share_no_paragraph_with_any_eval_or_held_out_article(
     rows = [json.loads(line) for path in train for line in path.read_text(encoding="utf-8").splitlines()]
     assert {r["language"] for r in rows} >= {"en", "de", "ru", "zh", "ar"}
     assert sum(not r["answerable"] for r in rows) >= 100
+
+
+def test_no_training_set_asks_its_own_questions_as_another_articles():
+    """An `other-article` question is unanswerable only if it comes from another title (a title alone in its
+    group borrows none)."""
+    for path in sorted(TRAIN_SETS.glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        own = {r["question"] for r in rows if r["answerable"]}
+        borrowed = {r["question"] for r in rows if r["kind"] == "other-article"}
+        assert not own & borrowed, path.name
