@@ -86,13 +86,21 @@ class RecordingModel:
             return self._model.next_token_probabilities(messages, openings)
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        openings: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Iterator[Token]:
         # Held until the engine closes the stream: llama.cpp never runs two calls at once.
         with self._lock:
             call = ModelCall(messages, max_tokens, clock())
             self.calls.append(call)
-            chunks = self._model.stream(messages, max_tokens=max_tokens, openings=openings)
+            chunks = self._model.stream(
+                messages, max_tokens=max_tokens, openings=openings, temperature=temperature, seed=seed
+            )
             try:
                 while True:
                     entered = clock()

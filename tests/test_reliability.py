@@ -83,7 +83,7 @@ async def test_bot_api_faults_are_survived_and_every_answer_arrives_once(standin
 class FailingMidAnswer(ScriptedModel):
     """The model seam raising after a few words, as llama.cpp would on a broken context."""
 
-    def stream(self, messages, *, max_tokens, openings=()):
+    def stream(self, messages, *, max_tokens, openings=(), temperature=0.0, seed=0):
         yield Token("Les forces ", None)
         raise RuntimeError("llama_decode returned -3")
 

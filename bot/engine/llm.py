@@ -52,7 +52,8 @@ class Token:
 
 
 class TextModel(Protocol):
-    """What the engine needs of a model. Decoding is greedy, so the same prompt gives the same reply."""
+    """What the engine needs of a model. Decoding is greedy unless a temperature is given, so the same prompt
+    gives the same reply; with one, the seed decides the draw."""
 
     name: str
 
@@ -62,10 +63,16 @@ class TextModel(Protocol):
         ...
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        openings: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Iterator[Token]:
-        """The reply to a conversation, token by token (greedy), each with its probability; the first
-        token also tells how likely each opening was in its place."""
+        """The reply to a conversation, token by token (greedy at temperature 0, else drawn), each with its
+        probability; the first token also tells how likely each opening was in its place."""
         ...
 
     def next_token_probabilities(self, messages: list[Message], openings: Sequence[str]) -> list[float]:
@@ -178,7 +185,13 @@ class LlamaModel:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        openings: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Iterator[Token]:
         with self._lock:
             llama = self.load()
@@ -186,9 +199,10 @@ class LlamaModel:
             first = self._probabilities(logits, self._first_tokens(llama, openings)) if openings else []
             vocab = llama._model.vocab
             decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            draw = np.random.default_rng(seed)
             chosen: list[int] = []
             for _ in range(max_tokens):
-                token = int(np.argmax(logits))
+                token = int(np.argmax(logits)) if temperature <= 0 else self._drawn(logits, temperature, draw)
                 if llama_cpp_lib().llama_vocab_is_eog(vocab, token):
                     return
                 [probability] = self._probabilities(logits, [token])
@@ -207,6 +221,12 @@ class LlamaModel:
     @staticmethod
     def _first_tokens(llama: Any, openings: Sequence[str]) -> list[int]:
         return [llama.tokenize(o.encode("utf-8"), add_bos=False, special=False)[0] for o in openings]
+
+    @staticmethod
+    def _drawn(logits: np.ndarray, temperature: float, draw: np.random.Generator) -> int:
+        """A token drawn from the distribution the logits give at this temperature."""
+        scaled = np.exp((logits - logits.max()) / temperature)
+        return int(draw.choice(len(scaled), p=scaled / scaled.sum()))
 
     @staticmethod
     def _probabilities(logits: np.ndarray, tokens: list[int]) -> list[float]:

@@ -32,7 +32,7 @@ CHARS_PER_TOKEN = 3  # the estimate when the server cannot count tokens
 
 
 class ServerModel:
-    """A model behind LLM_BASE_URL; greedy (temperature 0, fixed seed), like LlamaModel."""
+    """A model behind LLM_BASE_URL; greedy (temperature 0, fixed seed) unless asked to draw, as LlamaModel."""
 
     def __init__(self, settings: Settings) -> None:
         assert settings.llm_base_url, "ServerModel needs LLM_BASE_URL"
@@ -67,7 +67,13 @@ class ServerModel:
     # -- generating -----------------------------------------------------------------------------------
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        openings: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Iterator[Token]:
         """The reply, with the first token's probability only: llama_cpp.server sorts the whole vocabulary
         in Python for each token's logprobs (0.1 s a token on 2 cores). The first position's top logprobs
@@ -75,7 +81,8 @@ class ServerModel:
         top = self._first_position(messages) if openings else {}
         chances = tuple(self._chance(opening, top) for opening in openings)
         first = True
-        for chunk in self._events(self._chat(messages, max_tokens=max_tokens)):
+        drawn = {"temperature": temperature, "seed": seed} if temperature > 0 else {}
+        for chunk in self._events(self._chat(messages, max_tokens=max_tokens, **drawn)):
             delta = (chunk.get("choices") or [{}])[0].get("delta") or {}
             if text := delta.get("content"):
                 if first:
