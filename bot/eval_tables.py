@@ -54,15 +54,16 @@ def format_table(reports: list[EvalReport], model_name: str, threshold: float = 
 
 
 def look_skipping(reports: list[EvalReport], threshold: float, weights: Answerability | None = None) -> str:
-    """How often the bot (ALWAYS_LOOK=false) would not ask the second look at this strictness, and how many
-    of those answers the look, which the eval always asks, would have sent the other way."""
+    """How often the bot (ALWAYS_LOOK=false) would not ask the second look, nor draw replies again, at this
+    strictness, and how many of those answers they, which the eval always asks, would have sent the other
+    way."""
     weights = weights or Answerability.load()
     records = [r.answer.signals for report in reports for r in report.results]
     looked = [Signals.from_record(record) for record in records if record.get("checked_yes") is not None]
-    skips, changed = weights.without_look(looked, threshold)
+    no_look, no_draws, changed = weights.without_look(looked, threshold)
     return (
-        f"second look not asked (it could not change the answer): {_count(skips)} of the checked answers;"
-        f" asked, it would have changed {changed} of those"
+        f"second look not asked (it could not change the answer): {_count(no_look)} of the checked answers;"
+        f" replies not drawn again: {_count(no_draws)}; asked, they would have changed {changed} of those"
     )
 
 

@@ -62,8 +62,8 @@ class Settings(BaseSettings):
     # right before it is shown; below it the bot says the article does not say. Higher: fewer answers,
     # more of them right (README, "Strictness": the risk-coverage table it is chosen from).
     answer_confidence: float = Field(default=DEFAULT_CONFIDENCE, ge=0, le=1)
-    # The model's second look at its answer is asked only when it could move the answer across that
-    # strictness (the same decision, a turn sooner); true asks it for every checked answer.
+    # The model's second look at its answer, and its two replies drawn again, are asked only when they
+    # could move the answer across that strictness (the same decision, sooner); true asks them every time.
     always_look: bool = False
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
     # Each article's evaluated prompt prefix is saved (~30 MB per 1,000 tokens with the 1.5B); the least

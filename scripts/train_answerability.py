@@ -22,7 +22,15 @@ from typing import Any
 import numpy as np
 
 from bot.articles_cli import open_library
-from bot.engine.answerability import FEATURES, LOOK, WEIGHTS_FILE, WORD_SIGNALS, Answerability, Signals
+from bot.engine.answerability import (
+    DRAWS,
+    FEATURES,
+    LOOK,
+    WEIGHTS_FILE,
+    WORD_SIGNALS,
+    Answerability,
+    Signals,
+)
 from bot.evaluation import EvalResult, load_eval_set, run_eval, set_engine
 from bot.paths import PROJECT_ROOT
 from bot.settings import Settings
@@ -134,16 +142,28 @@ def main() -> int:
         f"{len(y)} examples, {int(y.sum())} right; AUC fitted {auc(z @ weights + bias, y):.3f}, "
         f"leave-one-article-out {auc(held, y):.3f}"
     )
-    # How far the second look moved the training answers' scores: within this span (1st to 99th
-    # percentile) an answer whose other signals keep it clear of the strictness is not looked at again.
-    look = weights[LOOK] * z[:, LOOK]
-    look_range = (float(np.percentile(look, 1)), float(np.percentile(look, 99)))
+    # How far the second look, and the replies drawn again, moved the training answers' scores: within
+    # these spans (1st to 99th percentile) an answer whose other signals keep it clear of the strictness is
+    # not looked at again.
+    look_range, draws_range = (
+        (float(np.percentile(pull, 1)), float(np.percentile(pull, 99)))
+        for pull in (weights[index] * z[:, index] for index in (LOOK, DRAWS))
+    )
     model = Answerability(
-        [float(w) for w in weights], bias, means.tolist(), scales.tolist(), model_name, look_range
+        [float(w) for w in weights],
+        bias,
+        means.tolist(),
+        scales.tolist(),
+        model_name,
+        look_range,
+        draws_range,
     )
     for strictness in (0.1, 0.2, 0.25, 0.3, 0.4):
-        skipped, changed = model.without_look(signals, strictness)
-        print(f"at {strictness:g}: the look skipped for {np.mean(skipped):.0%}, changing {changed} decisions")
+        no_look, no_draws, changed = model.without_look(signals, strictness)
+        print(
+            f"at {strictness:g}: the look skipped for {np.mean(no_look):.0%}, the draws for "
+            f"{np.mean(no_draws):.0%}, changing {changed} decisions"
+        )
     model.save(args.out)
     print(f"saved {args.out}")
     return 0

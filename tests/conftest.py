@@ -109,14 +109,29 @@ class ScriptedModel:
         self.refusal_probability = refusal_probability
         self.calls: list[list[Message]] = []
         self.looks: list[list[Message]] = []  # the engine's second looks at its answer
+        self.drawn: list[list[Message]] = []  # the answers drawn at a temperature, to compare with the reply
+        self.drawn_reply = ""  # what each drawn answer says ("": the reply itself, said again)
+        self.said = ""
 
     def stream(
-        self, messages: list[Message], *, max_tokens: int, openings: Sequence[str] = ()
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        openings: Sequence[str] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
     ) -> Iterator[Token]:
+        if temperature > 0:  # the answers drawn to see whether the model says the same again
+            self.drawn.append(messages)
+            for word in (self.drawn_reply or self.said).split(" "):
+                yield Token(word + " ", None)
+            return
         self.calls.append(messages)
         reply = self.replies[min(len(self.calls), len(self.replies)) - 1]
         if isinstance(reply, Exception):
             raise reply
+        self.said = reply
         first = tuple(self._chances(openings))
         for n, word in enumerate(reply.split(" ")):
             # No token probabilities, as from a model server that gives none.

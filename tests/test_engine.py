@@ -409,3 +409,56 @@ def test_a_new_reader_is_offered_a_question_only_when_the_model_wrote_one(script
     ):
         engine, _ = scripted_engine(reply)
         assert engine.suggest_question("fr") is None, reply
+
+
+def _weighing_only_the_draws(draws_range: tuple[float, float] | None) -> Answerability:
+    """Weights on the agreement of the drawn replies alone (plus the look, which reaches nothing)."""
+    weights = [0.0] * len(FEATURES)
+    weights[FEATURES.index("agreement")] = 4.0
+    means = [0.0] * len(FEATURES)
+    means[FEATURES.index("agreement")] = 0.5
+    ones = [1.0] * len(FEATURES)
+    return Answerability(weights, 0.0, means, ones, "", (0.0, 0.0), draws_range)
+
+
+def test_an_answer_the_model_does_not_say_again_is_less_trusted(scripted_engine):
+    """The model answers the same prompt twice more at a temperature; what it says again is a signal."""
+    reply = "Les forces russes ont pris 28 localités ce mois-ci."
+    weights = _weighing_only_the_draws((-2.0, 2.0))
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
+    said_again = engine.answer(ARTICLE_FACT)
+    assert not said_again.refused and len(model.drawn) == 2
+    assert said_again.signals and said_again.signals["agreement"] == 1.0
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
+    model.drawn_reply = "Les forces russes ont pris 880 kilomètres carrés."
+    changed = engine.answer(ARTICLE_FACT)
+    assert changed.refused and changed.method == "refusal:confidence"
+    assert changed.signals and changed.signals["agreement"] < 0.5
+    assert model.drawn[0] == model.calls[0], "drawn from the prompt that gave the reply"
+
+
+def test_replies_are_drawn_again_only_when_they_could_change_the_answer(scripted_engine):
+    reply = "Les forces russes ont pris 28 localités ce mois-ci."
+    # Their reach (±0.5) cannot lift a score of -2 (agreement counted as its mean) over 0.5: not drawn.
+    engine, model = scripted_engine(reply, answerability=_weighing_only_the_draws((-0.5, 0.5)))
+    engine.min_confidence = 0.9
+    assert engine.answer(ARTICLE_FACT).refused and not model.drawn
+    engine, model = scripted_engine(reply, answerability=_weighing_only_the_draws((-2.5, 2.5)))
+    engine.min_confidence = 0.6
+    engine.answer(ARTICLE_FACT)
+    assert len(model.drawn) == 2
+
+
+def test_agreement_counts_what_the_answer_adds_that_other_replies_say_too():
+    from bot.engine.support import agreement
+
+    question = "Combien de localités les forces russes ont-elles prises ?"
+    answer = "Les forces russes ont pris 28 localités ce mois-ci."
+    assert agreement(question, answer, [answer, "28 localités, ce mois-ci."]) == 1.0
+    assert agreement(question, answer, ["NOT_IN_ARTICLE", ""]) == 0.0
+    assert (
+        0.0
+        < agreement(question, answer, ["Elles ont pris 28 localités.", "Elles ont pris 30 villages."])
+        < 1.0
+    )
+    assert agreement("哪家公司被重新命名？", "NTL被重新命名为维珍传媒。", ["维珍传媒。"]) > 0.0

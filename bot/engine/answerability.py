@@ -50,6 +50,9 @@ class Signals:
     # The most of both the answer's own words and the question's that one sentence of the article holds
     # (bot.engine.support; None across languages, or when either has no word).
     joint_share: float | None = None
+    # How much of what the answer adds the model says again in replies drawn at a temperature (None: not
+    # drawn, the other signals decided; it then counts as its training mean).
+    agreement: float | None = None
 
     def vector(self) -> list[float]:
         checked = self.checked_yes
@@ -65,6 +68,7 @@ class Signals:
             math.nan if checked is None else math.log((checked + 1e-4) / (1 - checked + 1e-4)),
             math.log(self.mean_token + 1e-6) if self.mean_token is not None else math.nan,
             math.nan if self.joint_share is None else self.joint_share,
+            math.nan if self.agreement is None else self.agreement,
         ]
 
     def to_record(self) -> dict[str, float | None]:
@@ -88,10 +92,12 @@ FEATURES = [
     "logit_checked_yes",
     "log_mean_token",
     "joint_share",
+    "agreement",
 ]
 # Signals that compare the answer's words with the article's: missing across languages.
 WORD_SIGNALS = tuple(FEATURES.index(name) for name in ("sentence_share", "article_share", "joint_share"))
 LOOK = FEATURES.index("logit_checked_yes")
+DRAWS = FEATURES.index("agreement")
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,8 @@ class Answerability:
     # How far (logits) the second look moved the training answers' score, from its 1st to its 99th
     # percentile; None (weights from before it was kept): the look is always asked.
     look_range: tuple[float, float] | None = None
+    # The same for the replies drawn again; None: drawn whenever they weigh anything.
+    draws_range: tuple[float, float] | None = None
 
     def standardized(self, signals: Signals) -> list[float]:
         """Each signal as standard deviations from the training mean. Across languages the answer's words
@@ -122,25 +130,52 @@ class Answerability:
         return _sigmoid(self._score(signals))
 
     def look_can_change(self, signals: Signals, threshold: float) -> bool:
-        """Whether the second look, within the range it took on the training answers, could move this
-        answer's probability across the threshold. When it cannot, the look is not asked: the decision
-        is the same, and the answer comes a turn sooner."""
+        """Whether the second look (and the replies drawn after it, if not drawn yet), within the range they
+        took on the training answers, could move this answer's probability across the threshold. When they
+        cannot, they are not asked: the decision is the same, and the answer comes a turn sooner."""
         if self.look_range is None:
             return True
-        low, high = self.look_range
-        without = self._score(replace(signals, checked_yes=None))  # the look counted as its mean, 0
+        reaches = [self.look_range]
+        if signals.agreement is None and self.weights[DRAWS]:
+            if self.draws_range is None:
+                return True
+            reaches.append(self.draws_range)
+        unknown = replace(signals, checked_yes=None, agreement=None)  # counted as their means, 0
+        return self._within_reach(unknown, threshold, reaches)
+
+    def draws_can_change(self, signals: Signals, threshold: float) -> bool:
+        """Whether the replies drawn again could move this answer's probability across the threshold."""
+        if not self.weights[DRAWS]:
+            return False
+        if self.draws_range is None:
+            return True
+        return self._within_reach(replace(signals, agreement=None), threshold, [self.draws_range])
+
+    def _within_reach(self, signals: Signals, threshold: float, reaches: list[tuple[float, float]]) -> bool:
+        without = self._score(signals)
+        low, high = sum(low for low, _ in reaches), sum(high for _, high in reaches)
         return _sigmoid(without + low) < threshold <= _sigmoid(without + high)
 
-    def without_look(self, looked: Iterable[Signals], threshold: float) -> tuple[list[bool], int]:
-        """Of answers whose second look was asked: which would go without it at this strictness, and how
-        many of those the look, as it answered, sends to the other side."""
-        skipped, changed = [], 0
+    def asked_when_needed(self, signals: Signals, threshold: float) -> Signals:
+        """Of signals with the look and the draws asked: what the engine, asking them only when they could
+        change the answer, would have known."""
+        known = replace(signals, checked_yes=None, agreement=None)
+        if self.look_can_change(known, threshold):
+            known = replace(known, checked_yes=signals.checked_yes)
+            if self.draws_can_change(known, threshold):
+                known = replace(known, agreement=signals.agreement)
+        return known
+
+    def without_look(self, looked: Iterable[Signals], threshold: float) -> tuple[list[bool], list[bool], int]:
+        """Of answers whose second look and draws were asked: which would go without the look, and without
+        the draws, at this strictness, and how many decisions that changes."""
+        no_look, no_draws, changed = [], [], 0
         for signals in looked:
-            skipped.append(not self.look_can_change(signals, threshold))
-            if skipped[-1]:
-                blind = self.probability(replace(signals, checked_yes=None))
-                changed += (blind >= threshold) != (self.probability(signals) >= threshold)
-        return skipped, changed
+            known = self.asked_when_needed(signals, threshold)
+            no_look.append(known.checked_yes is None)
+            no_draws.append(known.agreement is None)
+            changed += (self.probability(known) >= threshold) != (self.probability(signals) >= threshold)
+        return no_look, no_draws, changed
 
     def _score(self, signals: Signals) -> float:
         return self.bias + sum(w * x for w, x in zip(self.weights, self.standardized(signals), strict=True))
@@ -160,10 +195,14 @@ class Answerability:
             raw = json.loads(path.read_text(encoding="utf-8"))
             if raw.pop("features") != FEATURES:
                 raise PromptError(f"{path} was trained on other signals: retrain it")
-            look_range = raw.pop("look_range", None)
-            return cls(**raw, look_range=None if look_range is None else (look_range[0], look_range[1]))
+            look, draws = (_span(raw.pop(name, None)) for name in ("look_range", "draws_range"))
+            return cls(**raw, look_range=look, draws_range=draws)
         except (OSError, ValueError, TypeError, KeyError, IndexError) as error:
             raise PromptError(f"answerability weights {path} are unreadable ({error})") from None
+
+
+def _span(raw: list[float] | None) -> tuple[float, float] | None:
+    return None if raw is None else (raw[0], raw[1])
 
 
 def _sigmoid(z: float) -> float:

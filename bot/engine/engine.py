@@ -6,9 +6,10 @@
 3. The code checks the answer against the article (bot.engine.checks): its numbers (and, in the
    article's language, its names) stand there, it adds something to the question, and its own words are
    the article's, or across languages its meaning is near an article sentence. Where it could change
-   the outcome, the model then looks at its own answer again. A learned model turns the signals of the
-   pass into the probability that the answer is right (bot.engine.answerability); below the operator's
-   strictness, the bot says the article does not say.
+   the outcome, the model then looks at its own answer again, and answers twice more at a temperature
+   (what it says again counts). A learned model turns the signals into the probability that the answer
+   is right (bot.engine.answerability); below the operator's strictness, the bot says the article does
+   not say.
 4. The [n] markers are resolved by code, to the sentences holding the answer (bot.engine.citing).
 
 It knows nothing of Telegram, so the CLI, the eval and the bench drive it the same way.
@@ -26,12 +27,13 @@ from bot.engine.answerability import DEFAULT_CONFIDENCE, Answerability
 from bot.engine.checks import AnswerChecks
 from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser
-from bot.engine.llm import TextModel
+from bot.engine.llm import Message, TextModel
 from bot.engine.prompts import phrase
 from bot.engine.reader import Reader, marks_refusal, numbered, strip_markers
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
 from bot.engine.states import StateFiles
+from bot.engine.support import agreement
 from bot.engine.verify import ArticleFacts
 from bot.errors import ModelLoadError, QuestionError
 from store.chunking import article_checksum, split_paragraphs
@@ -80,8 +82,8 @@ class Engine:
         self._max_question_chars = max_question_chars
         self.min_confidence = min_confidence
         self._answerability = answerability or Answerability.load()
-        # False: the second look is asked only when it could change what the asker sees (the eval asks it
-        # always, to score every answer for every strictness).
+        # False: the second look and the drawn replies are asked only when they could change what the asker
+        # sees (the eval asks them always, to score every answer for every strictness).
         self.always_look = always_look
         self._states = states
         self._clock = clock
@@ -236,6 +238,8 @@ class Engine:
             except MODEL_FAILURES:
                 logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
                 signals = replace(signals, checked_yes=0.5)
+            if self.always_look or self._answerability.draws_can_change(signals, self.min_confidence):
+                signals = replace(signals, agreement=self._agreement(messages, asked, reply))
         confidence = self._answerability.probability(signals)
         scored = signals.to_record()
         if confidence < self.min_confidence:
@@ -245,6 +249,15 @@ class Engine:
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
+
+    def _agreement(self, messages: list[Message], asked: str, reply: str) -> float | None:
+        """How much of its reply the model says again when it answers the same prompt at a temperature (None:
+        it failed, and the signal counts as its mean)."""
+        try:
+            return agreement(asked, reply, self._reader.drawn(messages))
+        except MODEL_FAILURES:
+            logger.warning("the model failed to answer again; leaving its agreement out", exc_info=True)
+            return None
 
     def suggest_question(self, language: str) -> str | None:
         """A short question the article answers, in the language, to show a new reader; None if the model

@@ -17,6 +17,8 @@ from bot.engine.prompts import render_file
 from bot.engine.records import Exchange
 
 REFUSAL_MARK = "NOT_IN_ARTICLE"
+# Replies drawn to compare with the greedy one, and how freely (measured: README, "Strictness").
+DRAWS, DRAW_TEMPERATURE = 2, 0.7
 YES_NO = ("yes", "Yes", "no", "No")
 _MARKER = re.compile(r"\s*\[\d+\]")
 
@@ -122,12 +124,26 @@ class Reader:
         """The model's first line, without the markers it may copy from the numbered article."""
         return self.line(messages).text
 
-    def line(self, messages: list[Message], openings: tuple[str, ...] = ()) -> Line:
+    def drawn(self, messages: list[Message], count: int = DRAWS) -> list[str]:
+        """Other replies the model could have given, drawn at DRAW_TEMPERATURE (seeds 1, 2…: the same
+        question draws the same): what it says again shows how sure it is of what it said."""
+        return [self.line(messages, temperature=DRAW_TEMPERATURE, seed=n + 1).text for n in range(count)]
+
+    def line(
+        self, messages: list[Message], openings: tuple[str, ...] = (), temperature: float = 0.0, seed: int = 0
+    ) -> Line:
         """The model's first line (without [n] markers), the probabilities of the tokens up to its end,
         and how likely each opening was in place of the first token."""
         reply, probabilities = "", []
         first: tuple[float, ...] = ()
-        for token in self._model.stream(messages, max_tokens=self._max_answer_tokens, openings=openings):
+        stream = self._model.stream(
+            messages,
+            max_tokens=self._max_answer_tokens,
+            openings=openings,
+            temperature=temperature,
+            seed=seed,
+        )
+        for token in stream:
             first = first or token.openings
             reply += token.text
             if reply.strip():
