@@ -21,8 +21,8 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = PROMPTS_DIR / "answerability.json"
 # The default strictness (ANSWER_CONFIDENCE), from the eval's risk-coverage table: the first step of 0.05
-# clear of every off-topic answer of the eval (0.249 at most with today's weights: 0.25 would leave no room
-# for another CPU's scores) (README, "Strictness").
+# clear of every off-topic answer of the eval (0.278 at most with today's weights, the agreement weighed;
+# 0.249 before) (README, "Strictness").
 DEFAULT_CONFIDENCE = 0.3
 
 
