@@ -121,7 +121,8 @@ def _sequential(engine: Engine, model: RecordingModel, question: str, settings: 
     sample.cross_lingual = engine.detect_language(question) != engine.article_language
     if len(model.calls) == calls_before:
         return sample
-    sample.call = model.calls[-1]
+    # The reply's own call: the engine's first generation for the question (replies drawn again follow it).
+    sample.call = model.calls[calls_before]
     sample.prefilled_tokens = _prompt_tokens_decoded(llama) - decoded_before
     # llama-cpp-python reuses the longest token prefix the KV cache shares with a new prompt. The engine's
     # call found the cache as the previous question left it; now it holds this very prompt, which would give
