@@ -21,9 +21,9 @@ logger = logging.getLogger(__name__)
 
 WEIGHTS_FILE = PROMPTS_DIR / "answerability.json"
 # The default strictness (ANSWER_CONFIDENCE), from the eval's risk-coverage table: the first step of 0.05
-# clear of every off-topic answer of the eval (0.278 at most with today's weights, the agreement weighed;
-# 0.249 before) (README, "Strictness").
-DEFAULT_CONFIDENCE = 0.3
+# clear of every off-topic answer of the eval, asked alone or inside a private chat's follow-up window
+# (0.278 and 0.305 at most with today's weights, the agreement weighed) (README, "Strictness").
+DEFAULT_CONFIDENCE = 0.35
 
 
 @dataclass(frozen=True)
