@@ -60,7 +60,7 @@ def look_skipping(reports: list[EvalReport], threshold: float, weights: Answerab
     weights = weights or Answerability.load()
     records = [r.answer.signals for report in reports for r in report.results]
     looked = [Signals.from_record(record) for record in records if record.get("checked_yes") is not None]
-    no_look, no_draws, changed = weights.without_look(looked, threshold)
+    no_look, no_draws, changed = weights.without_asking(looked, threshold)
     return (
         f"second look not asked (it could not change the answer): {_count(no_look)} of the checked answers;"
         f" replies not drawn again: {_count(no_draws)}; asked, they would have changed {changed} of those"

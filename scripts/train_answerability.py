@@ -159,7 +159,7 @@ def main() -> int:
         draws_range,
     )
     for strictness in (0.1, 0.2, 0.25, 0.3, 0.4):
-        no_look, no_draws, changed = model.without_look(signals, strictness)
+        no_look, no_draws, changed = model.without_asking(signals, strictness)
         print(
             f"at {strictness:g}: the look skipped for {np.mean(no_look):.0%}, the draws for "
             f"{np.mean(no_draws):.0%}, changing {changed} decisions"

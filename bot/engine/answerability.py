@@ -166,7 +166,9 @@ class Answerability:
                 known = replace(known, agreement=signals.agreement)
         return known
 
-    def without_look(self, looked: Iterable[Signals], threshold: float) -> tuple[list[bool], list[bool], int]:
+    def without_asking(
+        self, looked: Iterable[Signals], threshold: float
+    ) -> tuple[list[bool], list[bool], int]:
         """Of answers whose second look and draws were asked: which would go without the look, and without
         the draws, at this strictness, and how many decisions that changes."""
         no_look, no_draws, changed = [], [], 0

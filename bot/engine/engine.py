@@ -232,7 +232,9 @@ class Engine:
         if self.always_look or self._answerability.look_can_change(signals, self.min_confidence):
             # The look sees the question alone, as the weights learned it: after an exchange it doubted right
             # follow-ups and trusted answers off the article (measured: README, "Follow-up questions").
-            look = self._reader.messages(self._article_for(passages), text, language, None)
+            look = messages
+            if follow_up is not None:
+                look = self._reader.messages(self._article_for(passages), text, language, None)
             try:
                 signals = replace(signals, checked_yes=self._reader.check(look, reply))
             except MODEL_FAILURES:

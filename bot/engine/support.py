@@ -75,20 +75,19 @@ def new_numbers(answer: str, question: str) -> int:
 def agreement(question: str, answer: str, others: list[str]) -> float:
     """How much of what the answer adds to the question (its own words and new numbers) the other replies
     say too, on average: 1 when each says all of it, 0 for a refusal or a reply with none of it."""
-    asked = stems(question)
-    own = own_stems(answer, asked)
-    numbers = numbers_in(answer) - numbers_in(question)
     if not others:
         return 1.0
+    own = own_stems(answer, stems(question))
+    numbers = numbers_in(answer) - numbers_in(question)
+    keys = len(own) + len(numbers)
     shares = []
     for other in others:
         if not other or marks_refusal(other):
             shares.append(0.0)
             continue
-        said, said_numbers = stems(other), numbers_in(other)
+        said = stems(other)
         found = sum(word in said or any(_same_word(word, s) for s in said) for word in own)
-        found += len(numbers & said_numbers)
-        keys = len(own) + len(numbers)
+        found += len(numbers & numbers_in(other))
         shares.append(found / keys if keys else 1.0)
     return sum(shares) / len(shares)
 
