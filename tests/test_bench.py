@@ -20,6 +20,7 @@ NUMBERS = [
     "concurrency_answers_per_min",
     "concurrency_p95_wait_s",
     "same_language_p50_s",
+    "same_language_p95_s",
     "cross_lingual_p50_s",
     "cross_lingual_ratio",
     "cross_lingual_questions",
