@@ -23,7 +23,7 @@ import numpy as np
 
 from bot.articles_cli import open_library
 from bot.engine.answerability import (
-    DRAWS,
+    AGREEMENT,
     FEATURES,
     LOOK,
     WEIGHTS_FILE,
@@ -147,7 +147,7 @@ def main() -> int:
     # not looked at again.
     look_range, draws_range = (
         (float(np.percentile(pull, 1)), float(np.percentile(pull, 99)))
-        for pull in (weights[index] * z[:, index] for index in (LOOK, DRAWS))
+        for pull in (weights[index] * z[:, index] for index in (LOOK, AGREEMENT))
     )
     model = Answerability(
         [float(w) for w in weights],

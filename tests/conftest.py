@@ -111,6 +111,7 @@ class ScriptedModel:
         self.looks: list[list[Message]] = []  # the engine's second looks at its answer
         self.drawn: list[list[Message]] = []  # the answers drawn at a temperature, to compare with the reply
         self.drawn_reply = ""  # what each drawn answer says ("": the reply itself, said again)
+        self.drawn_words: list[int] = []  # how many words of each the engine read before it stopped it
         self.said = ""
 
     def stream(
@@ -124,7 +125,9 @@ class ScriptedModel:
     ) -> Iterator[Token]:
         if temperature > 0:  # the answers drawn to see whether the model says the same again
             self.drawn.append(messages)
+            self.drawn_words.append(0)
             for word in (self.drawn_reply or self.said).split(" "):
+                self.drawn_words[-1] += 1
                 yield Token(word + " ", None)
             return
         self.calls.append(messages)

@@ -427,7 +427,7 @@ def test_an_answer_the_model_does_not_say_again_is_less_trusted(scripted_engine)
     weights = _weighing_only_the_draws((-2.0, 2.0))
     engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
     said_again = engine.answer(ARTICLE_FACT)
-    assert not said_again.refused and len(model.drawn) == 2
+    assert not said_again.refused and model.drawn
     assert said_again.signals and said_again.signals["agreement"] == 1.0
     engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
     model.drawn_reply = "Les forces russes ont pris 880 kilomètres carrés."
@@ -447,6 +447,55 @@ def test_replies_are_drawn_again_only_when_they_could_change_the_answer(scripted
     engine.min_confidence = 0.6
     engine.answer(ARTICLE_FACT)
     assert len(model.drawn) == 2
+
+
+def test_drawing_stops_once_what_is_left_to_draw_could_not_change_the_answer(scripted_engine):
+    reply = "Les forces russes ont pris 28 localités ce mois-ci."
+    rambling = f"{reply} Elles avancent aussi dans plusieurs autres régions du pays depuis le printemps."
+    weights = _weighing_only_the_draws((-2.0, 2.0))  # a score of 4 × (agreement - 0.5)
+    # All the answer adds to the question is "28", which the first draw says as its sixth word: the agreement
+    # will be 0.5 at least, shown at 0.5 whatever else is drawn. Neither the rest of that draw nor a second
+    # one is drawn.
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
+    model.drawn_reply = rambling
+    shown = engine.answer(ARTICLE_FACT)
+    assert not shown.refused and reply in shown.answer
+    assert model.drawn_words == [6], "stopped once « 28 » was written whole"
+    # A first draw that refuses leaves 0.5 at most: refused at 0.6 without a second draw...
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.6)
+    model.drawn_reply = "NOT_IN_ARTICLE"
+    assert engine.answer(ARTICLE_FACT).refused and len(model.drawn) == 1
+    # ...but at 0.5 the second draw decides, and is drawn.
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5)
+    model.drawn_reply = "NOT_IN_ARTICLE"
+    assert engine.answer(ARTICLE_FACT).refused and len(model.drawn) == 2
+    # The eval scores every answer for every strictness: it draws both, whole.
+    engine, model = scripted_engine(reply, answerability=weights, min_confidence=0.5, always_look=True)
+    model.drawn_reply = rambling
+    engine.answer(ARTICLE_FACT)
+    assert model.drawn_words == [len(rambling.split(" "))] * 2
+
+
+def test_a_draw_is_judged_on_whole_words_only():
+    """A word split across tokens ("Par", "is") is judged once the next word has begun: "Par" alone could
+    pass for the start of another word."""
+    from bot.engine.llm import Token
+    from bot.engine.reader import Reader
+    from tests.conftest import ScriptedModel
+
+    class SplitWords(ScriptedModel):
+        def stream(self, messages, **options):  # type: ignore[no-untyped-def]
+            yield from (Token(piece, None) for piece in ["Par", "is", " [2]", " est", " loin", "."])
+
+    seen: list[str] = []
+
+    def enough(words: str) -> bool:
+        seen.append(words)
+        return words == "Paris est"
+
+    drawn = Reader(SplitWords(""), 64).draw([], 1, until=enough)
+    assert seen == ["", "", "Paris", "Paris", "Paris est"], "markers left out, words judged once whole"
+    assert drawn == "Paris est loin", "stopped where it was told: « loin » had begun"
 
 
 def test_agreement_counts_what_the_answer_adds_that_other_replies_say_too():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -97,7 +97,7 @@ FEATURES = [
 # Signals that compare the answer's words with the article's: missing across languages.
 WORD_SIGNALS = tuple(FEATURES.index(name) for name in ("sentence_share", "article_share", "joint_share"))
 LOOK = FEATURES.index("logit_checked_yes")
-DRAWS = FEATURES.index("agreement")
+AGREEMENT = FEATURES.index("agreement")
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class Answerability:
         if self.look_range is None:
             return True
         reaches = [self.look_range]
-        if signals.agreement is None and self.weights[DRAWS]:
+        if signals.agreement is None and self.weights[AGREEMENT]:
             if self.draws_range is None:
                 return True
             reaches.append(self.draws_range)
@@ -145,7 +145,7 @@ class Answerability:
 
     def draws_can_change(self, signals: Signals, threshold: float) -> bool:
         """Whether the replies drawn again could move this answer's probability across the threshold."""
-        if not self.weights[DRAWS]:
+        if not self.weights[AGREEMENT]:
             return False
         if self.draws_range is None:
             return True
@@ -156,15 +156,35 @@ class Answerability:
         low, high = sum(low for low, _ in reaches), sum(high for _, high in reaches)
         return _sigmoid(without + low) < threshold <= _sigmoid(without + high)
 
+    def weigh(
+        self,
+        signals: Signals,
+        threshold: float,
+        look: Callable[[], float | None],
+        draws: Callable[[Signals], float | None],
+        *,
+        always: bool = False,
+    ) -> Signals:
+        """The signals with the second look (look()) and then the replies drawn again (draws(signals so
+        far)) added, each asked only when it could move the answer across the threshold, or always."""
+        if not (always or self.look_can_change(signals, threshold)):
+            return signals
+        signals = replace(signals, checked_yes=look())
+        if always or self.draws_can_change(signals, threshold):
+            signals = replace(signals, agreement=draws(signals))
+        return signals
+
+    def settled(self, signals: Signals, threshold: float, low: float, high: float) -> bool:
+        """Whether every agreement from low to high leaves the answer on the same side of the threshold: the
+        replies not drawn yet could not change it."""
+        lowest, highest = (self.probability(replace(signals, agreement=a)) for a in (low, high))
+        return (lowest >= threshold) == (highest >= threshold)
+
     def asked_when_needed(self, signals: Signals, threshold: float) -> Signals:
         """Of signals with the look and the draws asked: what the engine, asking them only when they could
         change the answer, would have known."""
-        known = replace(signals, checked_yes=None, agreement=None)
-        if self.look_can_change(known, threshold):
-            known = replace(known, checked_yes=signals.checked_yes)
-            if self.draws_can_change(known, threshold):
-                known = replace(known, agreement=signals.agreement)
-        return known
+        unasked = replace(signals, checked_yes=None, agreement=None)
+        return self.weigh(unasked, threshold, lambda: signals.checked_yes, lambda _: signals.agreement)
 
     def without_asking(
         self, looked: Iterable[Signals], threshold: float

@@ -27,24 +27,21 @@ from bot.engine.answerability import DEFAULT_CONFIDENCE, Answerability
 from bot.engine.checks import AnswerChecks
 from bot.engine.citing import citations, supporting
 from bot.engine.language import LanguageGuesser
-from bot.engine.llm import Message, TextModel
+from bot.engine.llm import MODEL_FAILURES, TextModel
 from bot.engine.prompts import phrase
 from bot.engine.reader import Reader, marks_refusal, numbered, strip_markers
 from bot.engine.records import Answer, Citation, Exchange, Passage, Timings
 from bot.engine.retrieval import Retriever
+from bot.engine.second_thoughts import SecondThoughts
 from bot.engine.states import StateFiles
-from bot.engine.support import agreement
 from bot.engine.verify import ArticleFacts
-from bot.errors import ModelLoadError, QuestionError
+from bot.errors import QuestionError
 from store.chunking import article_checksum, split_paragraphs
 
 logger = logging.getLogger(__name__)
 
 # Tokens kept free for the question, a follow-up and the answer when deciding if the article fits.
 RESERVED_TOKENS = 384
-# What a model call may raise that the asker should survive: llama.cpp's runtime errors, a model server
-# gone (ModelLoadError, OSError), a reply it cannot decode.
-MODEL_FAILURES = (RuntimeError, ValueError, OSError, ModelLoadError)
 
 
 class Engine:
@@ -82,6 +79,7 @@ class Engine:
         self._max_question_chars = max_question_chars
         self.min_confidence = min_confidence
         self._answerability = answerability or Answerability.load()
+        self._second_thoughts = SecondThoughts(self._reader, self._answerability)
         # False: the second look and the drawn replies are asked only when they could change what the asker
         # sees (the eval asks them always, to score every answer for every strictness).
         self.always_look = always_look
@@ -229,19 +227,20 @@ class Engine:
             yield replace(refusal(check), candidate=reply)  # what the check refused, for the eval
             return
         signals, best = check
-        if self.always_look or self._answerability.look_can_change(signals, self.min_confidence):
-            # The look sees the question alone, as the weights learned it: after an exchange it doubted right
-            # follow-ups and trusted answers off the article (measured: README, "Follow-up questions").
-            look = messages
-            if follow_up is not None:
-                look = self._reader.messages(self._article_for(passages), text, language, None)
-            try:
-                signals = replace(signals, checked_yes=self._reader.check(look, reply))
-            except MODEL_FAILURES:
-                logger.warning("the model failed to check its answer; counting it unsure", exc_info=True)
-                signals = replace(signals, checked_yes=0.5)
-            if self.always_look or self._answerability.draws_can_change(signals, self.min_confidence):
-                signals = replace(signals, agreement=self._agreement(messages, asked, reply))
+        # The look sees the question alone, as the weights learned it: after an exchange it doubted right
+        # follow-ups and trusted answers off the article (measured: README, "Follow-up questions").
+        look_at = messages
+        if follow_up is not None:
+            look_at = self._reader.messages(self._article_for(passages), text, language, None)
+        signals = self._second_thoughts.weigh(
+            signals,
+            self.min_confidence,
+            look_at=look_at,
+            drawn_from=messages,
+            asked=asked,
+            reply=reply,
+            always=self.always_look,
+        )
         confidence = self._answerability.probability(signals)
         scored = signals.to_record()
         if confidence < self.min_confidence:
@@ -251,15 +250,6 @@ class Engine:
         cited_records, markers = citations(cited)
         shown = finish(f"{reply} {markers}", cited_records, "model")
         yield replace(shown, candidate=reply, confidence=confidence, signals=scored)
-
-    def _agreement(self, messages: list[Message], asked: str, reply: str) -> float | None:
-        """How much of its reply the model says again when it answers the same prompt at a temperature (None:
-        it failed, and the signal counts as its mean)."""
-        try:
-            return agreement(asked, reply, self._reader.drawn(messages))
-        except MODEL_FAILURES:
-            logger.warning("the model failed to answer again; leaving its agreement out", exc_info=True)
-            return None
 
     def suggest_question(self, language: str) -> str | None:
         """A short question the article answers, in the language, to show a new reader; None if the model

@@ -38,6 +38,9 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": ...
 Progress = Callable[[int, int], None]  # (tokens evaluated, tokens)
 PREFILL_STEP = 256  # tokens evaluated between two progress reports
 PREFIXES_KEPT = 16  # articles whose shared prompt prefix stays tokenized
+# What a model call may raise that the asker should survive: llama.cpp's runtime errors, a model server
+# gone (ModelLoadError, OSError), a reply it cannot decode.
+MODEL_FAILURES = (RuntimeError, ValueError, OSError, ModelLoadError)
 
 
 @dataclass(frozen=True)

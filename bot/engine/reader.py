@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.engine.language import language_name
@@ -21,6 +22,7 @@ REFUSAL_MARK = "NOT_IN_ARTICLE"
 DRAWS, DRAW_TEMPERATURE = 2, 0.7
 YES_NO = ("yes", "Yes", "no", "No")
 _MARKER = re.compile(r"\s*\[\d+\]")
+_UNFINISHED = re.compile(r"\S+$")  # the word being written: the next token may continue it
 
 
 @dataclass(frozen=True)
@@ -124,16 +126,23 @@ class Reader:
         """The model's first line, without the markers it may copy from the numbered article."""
         return self.line(messages).text
 
-    def drawn(self, messages: list[Message], count: int = DRAWS) -> list[str]:
-        """Other replies the model could have given, drawn at DRAW_TEMPERATURE (seeds 1, 2…: the same
-        question draws the same): what it says again shows how sure it is of what it said."""
-        return [self.line(messages, temperature=DRAW_TEMPERATURE, seed=n + 1).text for n in range(count)]
+    def draw(self, messages: list[Message], seed: int, until: Callable[[str], bool] | None = None) -> str:
+        """Another reply the model could have given, drawn at DRAW_TEMPERATURE (the same seed draws the same):
+        what it says again shows how sure it is of what it said. until(the words completed so far) stops it
+        early."""
+        return self.line(messages, temperature=DRAW_TEMPERATURE, seed=seed, until=until).text
 
     def line(
-        self, messages: list[Message], openings: tuple[str, ...] = (), temperature: float = 0.0, seed: int = 0
+        self,
+        messages: list[Message],
+        openings: tuple[str, ...] = (),
+        temperature: float = 0.0,
+        seed: int = 0,
+        until: Callable[[str], bool] | None = None,
     ) -> Line:
         """The model's first line (without [n] markers), the probabilities of the tokens up to its end,
-        and how likely each opening was in place of the first token."""
+        and how likely each opening was in place of the first token. until(the line's words completed so
+        far, a word being complete once what follows it has begun) ends it where it returns True."""
         reply, probabilities = "", []
         first: tuple[float, ...] = ()
         stream = self._model.stream(
@@ -148,6 +157,6 @@ class Reader:
             reply += token.text
             if reply.strip():
                 probabilities.append(token.probability)
-            if "\n" in reply.strip():
+            if "\n" in reply.strip() or (until and until(strip_markers(_UNFINISHED.sub("", reply)))):
                 break
         return Line(strip_markers(reply.strip().split("\n")[0]), probabilities, first)

@@ -72,24 +72,34 @@ def new_numbers(answer: str, question: str) -> int:
     return len(numbers_in(answer) - numbers_in(question))
 
 
+class Additions:
+    """What an answer adds to its question (its own words and new numbers), to look for in other replies."""
+
+    def __init__(self, question: str, answer: str) -> None:
+        self._own = own_stems(answer, stems(question))
+        self._numbers = numbers_in(answer) - numbers_in(question)
+
+    def share(self, other: str) -> float:
+        """The share of the additions the other reply says too: 0 for a refusal or an empty reply, 1 when
+        there is nothing to find. More of the same reply never says less."""
+        keys = len(self._own) + len(self._numbers)
+        if not other or marks_refusal(other):
+            return 0.0
+        if not keys:
+            return 1.0
+        said = stems(other)
+        found = sum(word in said or any(_same_word(word, s) for s in said) for word in self._own)
+        found += len(self._numbers & numbers_in(other))
+        return found / keys
+
+
 def agreement(question: str, answer: str, others: list[str]) -> float:
-    """How much of what the answer adds to the question (its own words and new numbers) the other replies
-    say too, on average: 1 when each says all of it, 0 for a refusal or a reply with none of it."""
+    """How much of what the answer adds to the question the other replies say too, on average: 1 when each
+    says all of it, 0 for refusals or replies with none of it."""
     if not others:
         return 1.0
-    own = own_stems(answer, stems(question))
-    numbers = numbers_in(answer) - numbers_in(question)
-    keys = len(own) + len(numbers)
-    shares = []
-    for other in others:
-        if not other or marks_refusal(other):
-            shares.append(0.0)
-            continue
-        said = stems(other)
-        found = sum(word in said or any(_same_word(word, s) for s in said) for word in own)
-        found += len(numbers & numbers_in(other))
-        shares.append(found / keys if keys else 1.0)
-    return sum(shares) / len(shares)
+    additions = Additions(question, answer)
+    return sum(map(additions.share, others)) / len(others)
 
 
 class ArticleWords:
