@@ -476,6 +476,34 @@ def test_drawing_stops_once_what_is_left_to_draw_could_not_change_the_answer(scr
     assert model.drawn_words == [len(rambling.split(" "))] * 2
 
 
+def test_draws_cut_short_leave_the_answer_as_whole_draws_do(settings, retriever, real_model, guesser):
+    """On the real model, at the default strictness: where the engine drew replies again, it stopped drawing
+    early and still showed or refused what drawing them whole (as the eval does) gives."""
+    from bot.bench_model import RecordingModel
+
+    model = RecordingModel(real_model)
+    engine = Engine(settings.article_path.read_text(encoding="utf-8"), retriever, model, guesser)
+    questions = [
+        "Selon Belousov, la Russie va-t-elle atteindre ses objectifs ?",
+        "Quand la Russie a-t-elle envoyé ses troupes en Ukraine ?",
+        "Qu'est-ce que l'OTAN intensifie près des frontières russes ?",
+    ]
+    cut_short = 0
+    for question in questions:
+        engine.always_look, before = False, len(model.calls)
+        answer = engine.answer(question)
+        cut = sum(call.chunks for call in model.calls[before + 1 :])  # the first call wrote the reply
+        engine.always_look, before = True, len(model.calls)
+        whole = engine.answer(question)
+        drawn = sum(call.chunks for call in model.calls[before + 1 :])
+        if answer.signals is None or answer.signals["agreement"] is None:
+            continue  # decided before any draw
+        assert answer.refused == whole.refused, (question, answer.confidence, whole.confidence)
+        assert cut <= drawn, question
+        cut_short += cut < drawn
+    assert cut_short, "no draw was cut short"
+
+
 def test_a_draw_is_judged_on_whole_words_only():
     """A word split across tokens ("Par", "is") is judged once the next word has begun: "Par" alone could
     pass for the start of another word."""
