@@ -527,7 +527,13 @@ def test_a_draw_is_judged_on_whole_words_only():
 
 
 def test_agreement_counts_what_the_answer_adds_that_other_replies_say_too():
-    from bot.engine.support import agreement
+    from statistics import mean
+
+    from bot.engine.support import Additions
+
+    def agreement(question: str, answer: str, others: list[str]) -> float:
+        """As the engine weighs whole draws: the mean of their shares."""
+        return mean(map(Additions(question, answer).share, others))
 
     question = "Combien de localités les forces russes ont-elles prises ?"
     answer = "Les forces russes ont pris 28 localités ce mois-ci."

@@ -78,28 +78,19 @@ class Additions:
     def __init__(self, question: str, answer: str) -> None:
         self._own = own_stems(answer, stems(question))
         self._numbers = numbers_in(answer) - numbers_in(question)
+        self._count = len(self._own) + len(self._numbers)
 
     def share(self, other: str) -> float:
         """The share of the additions the other reply says too: 0 for a refusal or an empty reply, 1 when
         there is nothing to find. More of the same reply never says less."""
-        keys = len(self._own) + len(self._numbers)
         if not other or marks_refusal(other):
             return 0.0
-        if not keys:
+        if not self._count:
             return 1.0
         said = stems(other)
         found = sum(word in said or any(_same_word(word, s) for s in said) for word in self._own)
         found += len(self._numbers & numbers_in(other))
-        return found / keys
-
-
-def agreement(question: str, answer: str, others: list[str]) -> float:
-    """How much of what the answer adds to the question the other replies say too, on average: 1 when each
-    says all of it, 0 for refusals or replies with none of it."""
-    if not others:
-        return 1.0
-    additions = Additions(question, answer)
-    return sum(map(additions.share, others)) / len(others)
+        return found / self._count
 
 
 class ArticleWords:
