@@ -23,6 +23,8 @@ DRAWS, DRAW_TEMPERATURE = 2, 0.7
 YES_NO = ("yes", "Yes", "no", "No")
 _MARKER = re.compile(r"\s*\[\d+\]")
 _UNFINISHED = re.compile(r"\S+$")  # the word being written: the next token may continue it
+# The mark with its first word changed ("Non_in_article", "No_in_article"): no sentence joins words with "_".
+_MANGLED_MARK = re.compile(r"^\W*[^\W_]{1,8}_in_(?:the_)?article", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,11 @@ def numbered(paragraphs: list[str], wanted: list[int] | None = None) -> str:
 
 
 def marks_refusal(reply: str) -> bool:
-    """NOT_IN_ARTICLE, or the model's paraphrase of it ("Not in article.", "not_in_the_article")."""
+    """NOT_IN_ARTICLE, or the model's paraphrase of it ("Not in article.", "not_in_the_article",
+    "Non_in_article")."""
     letters = re.sub(r"[\W_]+", "", reply).lower()
-    return REFUSAL_MARK in reply or letters.startswith(("notinarticle", "notinthearticle"))
+    mark = REFUSAL_MARK in reply or letters.startswith(("notinarticle", "notinthearticle"))
+    return mark or bool(_MANGLED_MARK.match(reply))
 
 
 def strip_markers(text: str) -> str:
