@@ -5,6 +5,7 @@ import pytest
 from bot.engine.answerability import FEATURES, Answerability, Signals
 from bot.engine.engine import Engine
 from bot.engine.llm import LlamaModel
+from bot.engine.reader import marks_refusal
 from bot.engine.records import Exchange
 from bot.engine.states import StateFiles
 from bot.errors import QuestionError
@@ -156,6 +157,22 @@ def test_an_answer_the_article_does_not_support_is_refused(scripted_engine, repl
     # What a check refused is kept for the eval (its count of right replies lost), never shown.
     assert answer.candidate == ("" if answer.method == "refusal:model" else reply)
     assert "candidate" not in answer.to_json()
+
+
+@pytest.mark.parametrize(
+    "reply", ["NOT_IN_ARTICLE", "Not in article.", "not_in_the_article", "Non_in_article [1]"]
+)
+def test_the_refusal_mark_is_read_in_the_forms_the_model_writes_it(reply):
+    """A mangled mark ("Non_in_article", seen on an Italian question) is the model refusing, not a name
+    the article lacks; the engine's other checks would refuse it too, but as an answer."""
+    assert marks_refusal(reply)
+
+
+@pytest.mark.parametrize(
+    "reply", ["Non, Andreï Belousov.", "The article does not say who built it.", "in_article"]
+)
+def test_a_sentence_is_not_read_as_the_refusal_mark(reply):
+    assert not marks_refusal(reply)
 
 
 def test_below_the_strictness_an_answer_is_refused_with_its_probability(scripted_engine):
