@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # The model's second look at its answer, and its two replies drawn again, are asked only when they
     # could move the answer across that strictness (the same decision, sooner); true asks them every time.
     always_look: bool = False
+    # The retrieved sentences set just before the question, so the reader looks there first (0: none)
+    near_sentences: int = Field(default=1, ge=0, le=5)
     model_cache_dir: Path = DEFAULT_STATE_DIR / "models"
     # Each article's evaluated prompt prefix is saved (~30 MB per 1,000 tokens with the 1.5B); the least
     # recently used go beyond this budget.

@@ -122,6 +122,18 @@ def test_a_verified_answer_replaces_the_quote_shown_meanwhile(scripted_engine):
     assert final.timings.total_ms >= final.timings.first_token_ms > 0
 
 
+def test_the_sentence_nearest_the_question_is_set_beside_it(scripted_engine):
+    engine, model = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.")
+    engine.answer(ARTICLE_FACT)
+    turn = model.calls[0][-1]["content"]
+    nearest = engine.retrieve(ARTICLE_FACT, 1)[0].text
+    assert turn.index(nearest) < turn.index(ARTICLE_FACT) < turn.index("(Answer in")
+
+    engine, model = scripted_engine("Les forces russes ont pris 28 localités ce mois-ci.", near_sentences=0)
+    engine.answer(ARTICLE_FACT)
+    assert nearest not in model.calls[0][-1]["content"]
+
+
 def test_the_models_own_markers_are_replaced_by_the_codes(scripted_engine):
     engine, _ = scripted_engine("Les forces russes ont pris 28 localités [7].")
     answer = engine.answer(ARTICLE_FACT)

@@ -19,6 +19,7 @@ def test_prompt_files_render_with_their_variables():
     with pytest.raises(PromptError, match="language"):
         render_file("reader_user.txt", question="QUESTION")
     assert "ARTICLE" in render_file("reader_system.txt", article="ARTICLE")
+    assert "SENTENCE" in render_file("reader_near.txt", near="SENTENCE")
 
 
 def test_phrases_fall_back_to_english_for_unknown_languages():

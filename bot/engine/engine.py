@@ -61,6 +61,7 @@ class Engine:
         min_confidence: float = DEFAULT_CONFIDENCE,
         answerability: Answerability | None = None,
         always_look: bool = False,
+        near_sentences: int = 1,
         states: StateFiles | None = None,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
@@ -83,6 +84,7 @@ class Engine:
         # False: the second look and the drawn replies are asked only when they could change what the asker
         # sees (the eval asks them always, to score every answer for every strictness).
         self.always_look = always_look
+        self._near_sentences = near_sentences
         self._states = states
         self._clock = clock
         self._whole_article = numbered(self.article_paragraphs)
@@ -200,7 +202,9 @@ class Engine:
         timings.first_token_ms = (self._clock() - started) * 1000
         yield quoted
 
-        messages = self._reader.messages(self._article_for(passages), text, language, follow_up)
+        article = self._article_for(passages)
+        near = [p.text for p in passages[: self._near_sentences]]
+        messages = self._reader.messages(article, text, language, follow_up, near)
         try:
             self.read_article()
             reading = self._reader.read(messages)
@@ -231,7 +235,7 @@ class Engine:
         # follow-ups and trusted answers off the article (measured: README, "Follow-up questions").
         look_at = messages
         if follow_up is not None:
-            look_at = self._reader.messages(self._article_for(passages), text, language, None)
+            look_at = self._reader.messages(article, text, language, None, near)
         signals = self._second_thoughts.weigh(
             signals,
             self.min_confidence,

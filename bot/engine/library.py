@@ -135,6 +135,7 @@ class Library:
                 "max_answer_tokens": settings.max_answer_tokens,
                 "min_confidence": settings.answer_confidence,
                 "always_look": settings.always_look,
+                "near_sentences": settings.near_sentences,
                 "retrieval_mode": settings.retrieval_mode,
             },
         )

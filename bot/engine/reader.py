@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.engine.language import language_name
@@ -86,10 +86,20 @@ class Reader:
         return messages
 
     def messages(
-        self, article: str, question: str, answer_language: str, follow_up: Exchange | None
+        self,
+        article: str,
+        question: str,
+        answer_language: str,
+        follow_up: Exchange | None,
+        near: Sequence[str] = (),
     ) -> list[Message]:
+        """The conversation before the question, then the question. near: the retrieved sentences set just
+        before it, so a small model reads the likeliest place first (measured: README, "How an answer is
+        made")."""
         messages = self.conversation(article, follow_up)
         user = render_file("reader_user.txt", question=question, language=language_name(answer_language))
+        if near:
+            user = render_file("reader_near.txt", near="\n".join(near)) + user
         messages.append({"role": "user", "content": user.strip()})
         return messages
 
