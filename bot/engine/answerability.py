@@ -22,8 +22,9 @@ logger = logging.getLogger(__name__)
 WEIGHTS_FILE = PROMPTS_DIR / "answerability.json"
 # The default strictness (ANSWER_CONFIDENCE), from the eval's risk-coverage table: the first step of 0.05
 # clear of every off-topic answer of the eval, asked alone or inside a private chat's follow-up window
-# (0.278 and 0.305 at most with today's weights, the agreement weighed) (README, "Strictness").
-DEFAULT_CONFIDENCE = 0.35
+# (0.331 and 0.335 at most with today's weights, and the latter shown once at 0.35 by the follow-up eval,
+# whose draws came out otherwise) (README, "Eval").
+DEFAULT_CONFIDENCE = 0.4
 
 
 @dataclass(frozen=True)
