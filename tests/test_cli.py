@@ -166,7 +166,9 @@ def test_the_interactive_session_follows_the_conversation_until_new(scripted_eng
     _interactive(engine, out, Conversation(600))
     first, follow_up, afresh = ([m["content"] for m in call] for call in model.calls)
     assert len(first) == 2, "the article, the question"
-    assert follow_up[1:3] == ["Où se tenait la réunion ?", where] and follow_up[3].startswith("Et quand ?")
-    assert len(afresh) == 2 and afresh[1].startswith("Et quand ?"), "after /new, the question alone"
+    # The question turn: the nearest sentence, then the question on a line of its own.
+    assert follow_up[1:3] == ["Où se tenait la réunion ?", where]
+    assert "Et quand ?" in follow_up[3].splitlines()
+    assert len(afresh) == 2 and "Et quand ?" in afresh[1].splitlines(), "after /new, the question alone"
     shown = out.getvalue()
     assert "Starting afresh" in shown and shown.count("Le ministre a parlé vendredi. [1]") == 2
