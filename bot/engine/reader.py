@@ -1,8 +1,9 @@
 """What the model is asked, and what it says: the prompt laid out for one question, the reply read from it.
 
 The article comes first (identical for every question, so its evaluated prefix is reused), then a previous
-exchange if any, then the question. The model answers in the asker's language; a second, short turn of the
-same conversation asks it to check its answer (the article's prefix is reused again).
+exchange if any, then the question's turn: the retrieved sentence nearest the question (marked as one that
+may not hold the answer) and the question. The model answers in the asker's language; a second, short
+turn of the same conversation asks it to check its answer (the article's prefix is reused again).
 """
 
 from __future__ import annotations
